@@ -1,0 +1,1 @@
+"""One module per `batsim` subcommand (found automatically by sim.cli.main)."""

@@ -1,0 +1,89 @@
+"""The `batsim` command: a thin shell over the Python API.
+
+Each subcommand is a module in ``sim/cli/commands/`` with ``NAME``, ``HELP``, ``add_arguments(p)``
+and ``run(args) -> int``; they are found at start-up, and import what they need only when run,
+so ``batsim --help`` stays fast. Exit codes: 0 success, 2 bad input, 1 internal error.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from typing import Sequence
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit 2 with a one-line hint (argparse's own code is 2 too)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n(hint: run '{self.prog} --help')\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _commands() -> list:
+    from . import commands
+
+    mods = []
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        mod = importlib.import_module(f"{commands.__name__}.{info.name}")
+        if hasattr(mod, "NAME"):
+            mods.append(mod)
+    return sorted(mods, key=lambda m: getattr(m, "ORDER", 50))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="batsim", formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Scenario simulator of battery supply-chain disruption (graphite anode export controls).\n"
+                            "Every parameter traces to a cited source: see 'batsim params' and 'batsim explain ID'.",
+                epilog="examples:\n"
+                       "  batsim run scenarios/graphite-controls-2025.yaml\n"
+                       "  batsim validate scenarios/*.yaml\n"
+                       "  batsim explain sic.displacement_ratio\n"
+                       "exit codes: 0 success, 2 bad input, 1 internal error")
+    p.add_argument("--version", action="version", version="batsim 0.1.0")
+    p.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for mod in _commands():
+        sp = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        mod.add_arguments(sp)
+        sp.set_defaults(_run=mod.run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not getattr(args, "_run", None):
+        build_parser().print_help()
+        return EXIT_BAD_INPUT
+    from ..core.errors import BadInput
+
+    try:
+        return int(args._run(args) or 0)
+    except BadInput as exc:
+        for prob in exc.problems:
+            print(prob, file=sys.stderr)
+        n = len(exc.problems)
+        print(f"batsim: {n} problem{'s' if n != 1 else ''} found; nothing was written", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("batsim: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # internal error: short message, traceback only with --debug
+        if args.debug or os.environ.get("BATSIM_DEBUG"):
+            raise
+        print(f"batsim: internal error: {exc.__class__.__name__}: {exc}\n"
+              "(this is a bug in batsim, not in your input; rerun with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

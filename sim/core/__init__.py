@@ -1,0 +1,1 @@
+"""Shared core: YAML loading with positions, units, calendar, errors."""

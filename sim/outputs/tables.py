@@ -1,0 +1,141 @@
+"""Tidy tables from a run: the time series (time, variable, region, material, unit, value) and
+the summary of KPIs. Rates are reported per year, stocks in tonnes, ensembles by their median.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..core.calendar import DAYS_PER_YEAR
+from ..stockflow.kpis import DATE_KPIS, KPI_UNITS
+
+Row = tuple[str, str, str, str, str, np.ndarray]   # variable, region, material, unit, kind, (T,S) values
+
+COLUMNS = ("time", "variable", "region", "material", "unit", "value")
+
+
+def series_rows(result: Any) -> Iterator[Row]:
+    """Every recorded series as (variable, region, material, unit, (T,S) array)."""
+    traj, st = result.trajectory, result.trajectory.structure
+    s = traj.series
+    imp = st.regions[st.importer]
+    yr = DAYS_PER_YEAR
+    group = st.groups[0]
+    for var in ("demand", "cell_capacity", "planned_output", "cell_output", "shortfall"):
+        yield var, imp, "cells", "GWh/year", s[var] * yr
+    yield "shortfall_fraction", imp, "cells", "dimensionless", s["shortfall_fraction"]
+    yield "days_of_cover", imp, group, "day", s["days_of_cover"]
+    yield "substitute_share", imp, group, "dimensionless", s["substitute_share"]
+    yield "controlled_origin_share", imp, group, "dimensionless", s["controlled_origin_share"]
+    yield "jobs_at_risk", imp, "", "person", s["jobs_at_risk"]
+    yield "anode_cost_index", imp, group, "index", s["anode_cost_index"]
+    yield "cell_cost_index", imp, "cells", "index", s["cell_cost_index"]
+    if "inventory" not in s:
+        return
+    for m, name in enumerate(st.materials):
+        yield "inventory", imp, name, "t", s["inventory"][:, :, m]
+        yield "in_transit", imp, name, "t", s["in_transit"][:, :, m]
+        yield "consumption", imp, name, "t/year", s["consumption"][:, :, m] * yr
+        yield "orders_blocked", imp, name, "t/year", s["orders_blocked"][:, :, m] * yr
+        if m in st.substitutes:
+            yield "anode_share", imp, name, "dimensionless", s["substitute_by_material"][:, :, m]
+        if m in st.reserves:
+            yield "reserve", imp, name, "t", s["reserve"][:, :, m]
+        for r, region in enumerate(st.regions):
+            d = s["deliveries"][:, :, r, m]
+            if (r, m) in st.supplied or d.any():
+                yield "deliveries", region, name, "t/year", d * yr
+    for r, region in enumerate(st.regions):
+        d = s["supportable_by_origin"][:, :, r]
+        if d.any():
+            yield "cells_supportable_by_origin", region, group, "GWh/year", d * yr
+    for k, c in enumerate(st.controls):
+        yield "licence_backlog", st.regions[c.origin], st.materials[c.material], "t", s["licence_backlog"][:, :, k]
+    for (product, stage), arr in sorted(s.get("stages", {}).items()):
+        unit = "GWh/year" if product == "cells" else "t/year"
+        yield f"capacity_{stage}", imp, product, unit, np.asarray(arr) * yr
+
+
+def timeseries_csv(result: Any) -> str:
+    """The tidy CSV text: one row per time, variable, region and material (ensemble median)."""
+    dates = [d.isoformat() for d in result.dates]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for var, region, material, unit, arr in series_rows(result):
+        med = arr[:, 0] if arr.shape[1] == 1 else np.median(arr, axis=1)
+        for d, v in zip(dates, med):
+            w.writerow((d, var, region, material, unit, _fmt(v)))
+    return buf.getvalue()
+
+
+def bands_csv(result: Any, quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> str:
+    """Percentile bands over the ensemble, for fan charts (only written when samples > 1)."""
+    dates = [d.isoformat() for d in result.dates]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS[:-1] + tuple(f"p{int(q * 100):02d}" for q in quantiles))
+    for var, region, material, unit, arr in series_rows(result):
+        qs = np.quantile(arr, quantiles, axis=1)
+        for i, d in enumerate(dates):
+            w.writerow((d, var, region, material, unit, *(_fmt(x) for x in qs[:, i])))
+    return buf.getvalue()
+
+
+def _fmt(v: float) -> str:
+    if not math.isfinite(v):
+        return "" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return f"{v:.9g}"
+
+
+def kpi_value(name: str, arr: np.ndarray, cal: Any) -> Any:
+    """One JSON value for a KPI array: the sample (or median), dates as ISO, NaN as null."""
+    a = np.asarray(arr, dtype=float)
+    a = a[~np.isnan(a)]
+    if a.size == 0 or a.size * 2 <= np.asarray(arr).size and np.asarray(arr).size > 1:
+        return None   # undefined for (most) samples
+    v = float(np.median(a))
+    if name in DATE_KPIS:
+        return cal.date_of(v).isoformat()
+    if KPI_UNITS.get(name) == "person":
+        return round(v)
+    return round(v, 6)
+
+
+def summary(result: Any) -> dict[str, Any]:
+    """summary.json: every KPI (median over samples), with quantiles and claims when relevant."""
+    cal = result.scenario.calendar
+    k = result.kpis
+    out: dict[str, Any] = {"scenario": result.scenario.id, "title": result.scenario.title,
+                           "engine": result.engine, "samples": result.samples, "seed": result.seed}
+    for name in KPI_UNITS:
+        out[name] = kpi_value(name, k[name], cal)
+    out["units"] = dict(KPI_UNITS)
+    if result.samples > 1:
+        q = {}
+        for name in KPI_UNITS:
+            a = np.asarray(k[name], dtype=float)
+            good = a[~np.isnan(a)]
+            if good.size == 0:
+                q[name] = None
+                continue
+            p = np.quantile(good, [0.05, 0.5, 0.95])
+            vals = [cal.date_of(x).isoformat() for x in p] if name in DATE_KPIS else [round(float(x), 6) for x in p]
+            q[name] = {"p05": vals[0], "p50": vals[1], "p95": vals[2], "defined_in": round(good.size / a.size, 4)}
+        out["quantiles"] = q
+    claims = []
+    for c in result.scenario.data.get("claims") or []:
+        p = result.scenario.registry[c["param"]]
+        ev = p.evidence[0] if p.evidence else None
+        claims.append({"param": p.id, "claim": p.value, "claim_range": [p.low, p.high], "kpi": c["kpi"],
+                       "model": out.get(c["kpi"]), "source": ev.source if ev else None,
+                       "locator": ev.locator if ev else None, "quote": ev.quote if ev else None,
+                       "note": c.get("note", "")})
+    if claims:
+        out["claims"] = claims
+    out["mass_balance_max_error_t"] = result.trajectory.mass_error_max
+    return out

@@ -1,0 +1,27 @@
+"""Write a run's folder atomically: timeseries.csv, summary.json, manifest.json, plots/."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from . import manifest, tables
+from .atomic import atomic_dir
+
+
+def write_run(result: Any, out: Path, plots: bool = True, argv: list[str] | None = None) -> Path:
+    """Write ``out/<scenario-id>/``; the folder appears complete or not at all."""
+    final = Path(out) / result.scenario.id
+    with atomic_dir(final) as tmp:
+        (tmp / "timeseries.csv").write_text(tables.timeseries_csv(result), encoding="utf-8")
+        if result.samples > 1:
+            (tmp / "timeseries_bands.csv").write_text(tables.bands_csv(result), encoding="utf-8")
+        (tmp / "summary.json").write_text(json.dumps(tables.summary(result), indent=2, ensure_ascii=False,
+                                                     default=str) + "\n", encoding="utf-8")
+        (tmp / "manifest.json").write_text(json.dumps(manifest.build(result, argv), indent=2, ensure_ascii=False,
+                                                      default=str) + "\n", encoding="utf-8")
+        if plots:
+            from .plots import write_plots
+
+            write_plots(result, tmp / "plots")
+    return final

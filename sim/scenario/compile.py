@@ -1,0 +1,497 @@
+"""Validate a merged scenario document and compile it into what the engines read.
+
+Compiling finds every quantity in the document, resolves it against the registry (or the
+scenario's lever or cited override), checks its unit against the slot it fills and its value
+against the slot's bounds, and checks the references between sections (regions, materials,
+dates in order). Every problem is collected; nothing runs until there are none.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zlib
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..core import units
+from ..core.calendar import Calendar
+from ..core.errors import BadInput, Problem
+from ..provenance.registry import Evidence, Parameter, Registry, sample_values
+from .load import Document
+from .schema import scenario_schema
+from .slots import DATE, SlotSpec, spec_for
+
+
+@dataclass
+class Quantity:
+    """One number in a scenario and where it comes from."""
+
+    path: str                 # dotted scenario path, e.g. 'supply.graphite.CN.lead_time'
+    source: str               # 'param' | 'lever' | 'override'
+    pid: str                  # registry id, or '<scenario>:<path>' for levers and overrides
+    spec: SlotSpec
+    param: Parameter          # the registry entry, or one synthesised for a lever/override
+    factor: float = 1.0       # multiplies the value into spec.unit (or alt_unit)
+    alt: bool = False         # value is in spec.alt_unit
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: the merged document, its calendar and every quantity in it."""
+
+    id: str
+    title: str
+    description: str
+    doc: Document
+    calendar: Calendar
+    quantities: dict[str, Quantity]
+    registry: Registry
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.doc.data
+
+    @property
+    def files(self) -> list[str]:
+        return [str(f) for f in self.doc.files]
+
+    def params(self) -> list[Parameter]:
+        """Registry entries and levers this scenario uses, derived inputs included, by id."""
+        ids = [q.pid for q in self.quantities.values() if q.source == "param"]
+        out = {pid: self.registry[pid] for pid in self.registry.closure(ids)}
+        for q in self.quantities.values():
+            if q.source != "param":
+                out[q.pid] = q.param
+        for c in self.data.get("claims", []) or []:
+            if c.get("param") in self.registry:
+                out[c["param"]] = self.registry[c["param"]]
+        return [out[k] for k in sorted(out)]
+
+    def param(self, pid: str) -> Parameter:
+        for q in self.quantities.values():
+            if q.pid == pid:
+                return q.param
+        return self.registry[pid]
+
+
+# ---- walking quantities -----------------------------------------------------------------------
+
+def _is_quantity(v: Any) -> bool:
+    return isinstance(v, dict) and bool({"param", "lever", "value"} & set(v)) and "id" not in v
+
+
+def iter_quantities(data: Any, path: tuple = ()) -> Iterator[tuple[tuple, dict]]:
+    """Every quantity mapping in a document, with its key path."""
+    if _is_quantity(data):
+        yield path, data
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            if path == () and k == "claims":  # claims name registry ids to compare with, not inputs
+                continue
+            yield from iter_quantities(v, path + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from iter_quantities(v, path + (i,))
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()[:10]
+    return v
+
+
+# ---- schema -----------------------------------------------------------------------------------
+
+def _schema_problems(doc: Document) -> list[Problem]:
+    import jsonschema
+
+    schema = scenario_schema()
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    problems = []
+    for err in sorted(validator.iter_errors(_jsonable(doc.data)), key=lambda e: list(map(str, e.absolute_path))):
+        problems.extend(_explain(doc, err))
+    return problems
+
+
+def _explain(doc: Document, err: Any) -> list[Problem]:
+    path = tuple(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
+        out = []
+        for k in extra:
+            near = get_close_matches(str(k), allowed, n=1, cutoff=0.6)
+            hint = f"did you mean '{near[0]}'?" if near else "allowed keys: " + ", ".join(allowed)
+            out.append(doc.problem(path + (k,), f"unknown key '{k}'", hint, key=True))
+        return out
+    if err.validator == "oneOf" and isinstance(err.instance, dict) and "quantity" in str(err.schema.get("description", "")):
+        keys = set(err.instance)
+        if "param" in keys:
+            hint = "a registry reference is just {param: some.id}"
+        elif "lever" in keys:
+            hint = "a lever needs {lever: VALUE, unit: UNIT, why: TEXT}"
+        elif "value" in keys:
+            hint = "a cited override needs {value: V, unit: U, cite: {source, locator, quote}}"
+        else:
+            hint = "write {param: ID}, {lever: V, unit: U, why: ..} or {value: V, unit: U, cite: {...}}"
+        return [doc.problem(path, "not a valid quantity", hint)]
+    if err.validator == "oneOf" and not isinstance(err.instance, dict) and "quantity" in str(err.schema.get("description", "")):
+        return [doc.problem(path, f"bare value {err.instance!r} where a quantity is expected",
+                            "numbers carry provenance: {param: ID}, or {lever: V, unit: U, why: ..}")]
+    if err.validator == "required":
+        return [doc.problem(path, err.message.replace("'", "", 0), "add the missing key")]
+    if err.validator == "type":
+        return [doc.problem(path, f"wrong type: {err.message}")]
+    if err.validator == "enum":
+        return [doc.problem(path, f"{err.instance!r} is not one of {err.validator_value}")]
+    if err.validator == "pattern":
+        return [doc.problem(path, f"{err.instance!r} does not match the pattern {err.validator_value}",
+                            "ids are lowercase letters, digits, '.', '_' and '-'")]
+    if err.validator == "format":
+        return [doc.problem(path, f"{err.instance!r} is not a date", "write dates as YYYY-MM-DD")]
+    if err.validator == "propertyNames":
+        return [doc.problem(path, f"bad name: {err.message}", "codes are letters, digits and '_'")]
+    return [doc.problem(path, err.message)]
+
+
+# ---- quantities -------------------------------------------------------------------------------
+
+def _synth(pid: str, raw: dict, unit: str, source: str, file: str, line: int, col: int) -> Parameter:
+    val = raw.get("lever", raw.get("value"))
+    p = Parameter(id=pid, name=pid.split(":", 1)[-1], unit=unit, kind="lever" if source == "lever" else "cited",
+                  value=val, file=file, line=line, col=col)
+    rng = raw.get("range")
+    if isinstance(rng, dict):
+        p.low, p.high = rng.get("low"), rng.get("high")
+    if source == "lever":
+        p.rationale = str(raw.get("why", ""))
+    else:
+        c = raw.get("cite", {})
+        p.evidence = [Evidence(source=str(c.get("source", "")), locator=str(c.get("locator", "")),
+                               quote=str(c.get("quote", "")), quote_en=str(c.get("quote_en", "")),
+                               reading=str(c.get("reading", "")))]
+    return p
+
+
+def _check_value(q: Quantity, v: Any, doc: Document, qpath: tuple, what: str, problems: list[Problem]) -> None:
+    spec = q.spec
+    if spec.unit == DATE:
+        if not isinstance(v, dt.date):
+            problems.append(doc.problem(qpath, f"{what} must be a date", f"got {v!r} ({q.pid})"))
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        problems.append(doc.problem(qpath, f"{what} must be a number", f"got {v!r} ({q.pid})"))
+        return
+    if not math.isfinite(v):
+        problems.append(doc.problem(qpath, f"{what} is not finite ({q.pid})"))
+        return
+    x = v * q.factor
+    unit = spec.alt_unit if q.alt else spec.unit
+    if spec.low is not None and (x < spec.low or (spec.low_open and x == spec.low)):
+        bound = f"> {spec.low:g}" if spec.low_open else f">= {spec.low:g}"
+        problems.append(doc.problem(qpath, f"{what} {v:g} {q.param.unit} is out of range: must be {bound} {unit}",
+                                    f"{q.pid}: {spec.what}" if spec.what else q.pid))
+    if spec.high is not None and x > spec.high:
+        problems.append(doc.problem(qpath, f"{what} {v:g} {q.param.unit} is out of range: must be <= {spec.high:g} {unit}",
+                                    f"{q.pid}: {spec.what}" if spec.what else q.pid))
+
+
+def _quantity(doc: Document, reg: Registry, scenario_id: str, qpath: tuple, raw: dict,
+              problems: list[Problem]) -> Quantity | None:
+    dotted = ".".join(str(x) for x in qpath)
+    spec = spec_for(dotted)
+    if spec is None:  # the schema admits it, so this is a programming gap; say so plainly
+        problems.append(doc.problem(qpath, "no model input reads this value"))
+        return None
+    f, line, col = doc.where(qpath)
+    if "param" in raw:
+        pid = raw["param"]
+        if pid not in reg:
+            near = get_close_matches(pid, reg.ids(), n=1, cutoff=0.6)
+            problems.append(doc.problem(qpath + ("param",), f"unknown parameter id '{pid}'",
+                                        f"did you mean '{near[0]}'?" if near else "see 'batsim params' for the ids"))
+            return None
+        param, source = reg[pid], "param"
+    else:
+        source = "lever" if "lever" in raw else "override"
+        unit = raw.get("unit", "")
+        param = _synth(f"{scenario_id}:{dotted}", raw, unit, source, f, line, col)
+        pid = param.id
+        if not units.is_valid(unit):
+            problems.append(doc.problem(qpath + ("unit",), f"unknown unit '{unit}'",
+                                        f"this value wants a unit like '{_example_unit(spec)}'"))
+            return None
+    q = Quantity(path=dotted, source=source, pid=pid, spec=spec, param=param)
+    if spec.unit == DATE:
+        if param.unit != DATE:
+            problems.append(doc.problem(qpath, f"{pid} has unit '{param.unit}' but this is a date",
+                                        "use a parameter or lever with unit: date"))
+            return None
+    else:
+        try:
+            q.factor = units.factor(param.unit, spec.unit)
+        except ValueError:
+            if spec.alt_unit:
+                try:
+                    q.factor, q.alt = units.factor(param.unit, spec.alt_unit), True
+                except ValueError:
+                    q = None  # type: ignore[assignment]
+            else:
+                q = None  # type: ignore[assignment]
+            if q is None:
+                accepted = f"'{spec.unit}'" + (f" or '{spec.alt_unit}'" if spec.alt_unit else "")
+                problems.append(doc.problem(qpath, f"{pid} has unit '{param.unit}', which cannot be converted to {accepted}",
+                                            f"give this value in a unit like '{_example_unit(spec)}'"))
+                return None
+    if param.kind != "derived":
+        _check_value(q, param.value, doc, qpath, "value", problems)
+        for end in ("low", "high"):
+            if getattr(param, end) is not None:
+                _check_value(q, getattr(param, end), doc, qpath, f"range.{end}", problems)
+    return q
+
+
+def _example_unit(spec: SlotSpec) -> str:
+    return {"GWh/day": "GWh/year", "t/day": "t/year", "day": "day", "1/year": "1/year",
+            "dimensionless": "dimensionless", "person": "person", "t/GWh": "t/GWh", "t": "t"}.get(spec.unit, spec.unit)
+
+
+# ---- references between sections ----------------------------------------------------------------
+
+def _refs(doc: Document, problems: list[Problem]) -> None:
+    d = doc.data
+    regions = set((d.get("regions") or {}).keys())
+    materials = d.get("materials") or {}
+    groups = set(((d.get("cells") or {}).get("intensity") or {}).keys())
+
+    def need(value: Any, pool: set, path: tuple, what: str, extra: tuple = ()) -> None:
+        if value in extra:
+            return
+        if value not in pool:
+            near = get_close_matches(str(value), sorted(map(str, pool)), n=1, cutoff=0.5)
+            problems.append(doc.problem(path, f"unknown {what} '{value}'",
+                                        f"did you mean '{near[0]}'?" if near else f"known: {', '.join(sorted(map(str, pool))) or 'none'}"))
+
+    if "importer" in d:
+        need(d["importer"], regions, ("importer",), "region")
+    for m, spec in materials.items():
+        if isinstance(spec, dict) and "group" in spec:
+            need(spec["group"], groups, ("materials", m, "group"), "group (a key of cells.intensity)")
+    for g in groups:
+        if not any(isinstance(s, dict) and s.get("group") == g for s in materials.values()):
+            problems.append(doc.problem(("cells", "intensity", g), f"no material fills group '{g}'",
+                                        "add a material with this group, or remove the group"))
+    for m, origins in (d.get("supply") or {}).items():
+        need(m, set(materials), ("supply", m), "material")
+        for o in (origins or {}):
+            need(o, regions, ("supply", m, o), "region")
+        if m not in (d.get("inventory") or {}):
+            problems.append(doc.problem(("supply", m), f"material '{m}' has supply but no inventory entry",
+                                        f"add inventory.{m} with initial_days and target_days"))
+    for m in (d.get("inventory") or {}):
+        need(m, set(materials), ("inventory", m), "material")
+    for m in (d.get("reserves") or {}):
+        need(m, set(materials), ("reserves", m), "material")
+    for i, pr in enumerate(d.get("pipeline") or []):
+        for key in ("region", "product", "capacity", "online"):
+            if key not in pr:
+                problems.append(doc.problem(("pipeline", i), f"project '{pr.get('id')}' needs '{key}'"))
+        if "region" in pr:
+            need(pr["region"], regions, ("pipeline", i, "region"), "region")
+        if "product" in pr:
+            need(pr["product"], set(materials), ("pipeline", i, "product"), "product (a material, or 'cells')", ("cells",))
+    pol = d.get("policies") or {}
+    for i, c in enumerate(pol.get("export_controls") or []):
+        base = ("policies", "export_controls", i)
+        for key in ("origin", "material", "regime"):
+            if key not in c:
+                problems.append(doc.problem(base, f"export control '{c.get('id')}' needs '{key}'"))
+        if "origin" in c:
+            need(c["origin"], regions, base + ("origin",), "region")
+        if "material" in c:
+            need(c["material"], set(materials), base + ("material",), "material")
+        if "destination" in c:
+            need(c["destination"], regions, base + ("destination",), "region", ("all",))
+        regime = c.get("regime")
+        if regime in ("licence", "quota", "ban") and "effective" not in c:
+            problems.append(doc.problem(base, f"a '{regime}' control needs an 'effective' date"))
+        if regime == "licence" and not {"capacity_share", "approval", "decision_days"} <= set(c.get("licence") or {}):
+            problems.append(doc.problem(base, "a licence regime needs licence: {capacity_share, approval, decision_days}"))
+        if regime == "quota" and "quota" not in c:
+            problems.append(doc.problem(base, "a quota regime needs 'quota'"))
+    for i, r in enumerate(pol.get("sourcing_rules") or []):
+        base = ("policies", "sourcing_rules", i)
+        if "material" in r:
+            need(r["material"], set(materials), base + ("material",), "material")
+        for j, o in enumerate(r.get("excluded_origins") or []):
+            need(o, regions, base + ("excluded_origins", j), "region")
+    for i, t in enumerate(pol.get("tariffs") or []):
+        base = ("policies", "tariffs", i)
+        if "origin" in t:
+            need(t["origin"], regions, base + ("origin",), "region")
+        if "material" in t:
+            need(t["material"], set(materials), base + ("material",), "material")
+
+
+def _date_order(doc: Document, qs: dict[str, Quantity], problems: list[Problem]) -> None:
+    def val(path: str) -> Any:
+        q = qs.get(path)
+        return q.param.value if q is not None and q.param.kind != "derived" else None
+
+    def before(a: str, b: str, msg: str) -> None:
+        va, vb = val(a), val(b)
+        if isinstance(va, dt.date) and isinstance(vb, dt.date) and va > vb:
+            problems.append(doc.problem(tuple(_split(b)), f"{msg} ({va} is after {vb})"))
+
+    for i, c in enumerate((doc.data.get("policies") or {}).get("export_controls") or []):
+        b = f"policies.export_controls.{i}"
+        before(f"{b}.announced", f"{b}.effective", "announced must not be after effective")
+        before(f"{b}.effective", f"{b}.ends", "effective must not be after ends")
+        for j, _ in enumerate(c.get("suspensions") or []):
+            before(f"{b}.suspensions.{j}.start", f"{b}.suspensions.{j}.end", "a suspension must start before it ends")
+    for i, _ in enumerate(doc.data.get("pipeline") or []):
+        before(f"pipeline.{i}.announced", f"pipeline.{i}.online", "announced must not be after online")
+
+
+def _split(path: str) -> list[Any]:
+    return [int(x) if x.isdigit() else x for x in path.split(".")]
+
+
+def _shares(doc: Document, qs: dict[str, Quantity], problems: list[Problem]) -> None:
+    for m, origins in (doc.data.get("supply") or {}).items():
+        total = 0.0
+        for o in origins or {}:
+            q = qs.get(f"supply.{m}.{o}.share")
+            if q is None or q.param.kind == "derived" or not isinstance(q.param.value, (int, float)):
+                return
+            total += q.param.value * q.factor
+        if abs(total - 1.0) > 1e-6:
+            problems.append(doc.problem(("supply", m), f"preferred shares of '{m}' sum to {total:g}, not 1",
+                                        "shares split each material's orders across origins"))
+
+
+def compile_document(doc: Document, reg: Registry) -> Scenario:
+    """Check ``doc`` completely against the schema, the registry and itself; BadInput lists all problems."""
+    problems = _schema_problems(doc)
+    d = doc.data
+    for key in ("id", "calendar", "importer", "regions", "materials", "cells", "demand", "supply", "inventory"):
+        if key not in d and not any(p.message.startswith(f"'{key}'") for p in problems):
+            problems.append(doc.problem((), f"missing required section '{key}'",
+                                        "a base scenario states it; did you mean to use 'extends:'?"))
+    cal = None
+    c = d.get("calendar")
+    if isinstance(c, dict) and isinstance(c.get("start"), dt.date) and isinstance(c.get("end"), dt.date):
+        if c["end"] <= c["start"]:
+            problems.append(doc.problem(("calendar", "end"), f"end {c['end']} is not after start {c['start']}",
+                                        "the calendar runs from start to a later end"))
+        elif (c["end"] - c["start"]).days > 366 * 60:
+            problems.append(doc.problem(("calendar", "end"), "calendar longer than 60 years"))
+        elif c.get("step") in ("day", "week", "month"):
+            cal = Calendar(c["start"], c["end"], c["step"])
+    sid = str(d.get("id", "scenario"))
+    qs: dict[str, Quantity] = {}
+    if not problems:  # quantities and references only make sense on a well-formed document
+        for qpath, raw in iter_quantities(d):
+            q = _quantity(doc, reg, sid, qpath, raw, problems)
+            if q is not None:
+                qs[q.path] = q
+        _refs(doc, problems)
+        _date_order(doc, qs, problems)
+        _shares(doc, qs, problems)
+        for i, cl in enumerate(d.get("claims") or []):
+            if cl.get("param") not in reg:
+                problems.append(doc.problem(("claims", i, "param"), f"unknown parameter id '{cl.get('param')}'"))
+        for pid in {q.pid for q in qs.values() if q.source == "param"}:
+            try:
+                reg.closure([pid])
+            except (KeyError, ValueError) as exc:
+                problems.append(doc.problem((), f"registry entry '{pid}' cannot be evaluated: {exc}"))
+    if problems:
+        raise BadInput(_dedupe(problems))
+    assert cal is not None
+    return Scenario(id=sid, title=str(d.get("title", sid)), description=str(d.get("description", "")),
+                    doc=doc, calendar=cal, quantities=qs, registry=reg)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        k = (p.file, p.line, p.col, p.message)
+        if k not in seen:
+            seen.add(k)
+            out.append(p)
+    return sorted(out, key=lambda p: (p.file, p.line, p.col))
+
+
+# ---- resolving values -------------------------------------------------------------------------
+
+@dataclass
+class Resolved:
+    """Per-sample values: by parameter id (own units) and by slot path (engine units)."""
+
+    samples: int
+    by_id: dict[str, np.ndarray]
+    slots: dict[str, np.ndarray]
+    sampled: list[str] = field(default_factory=list)
+
+
+def param_stream(seed: int, pid: str) -> np.random.Generator:
+    """The random stream of one parameter: independent of which other parameters are sampled."""
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(pid.encode())])
+
+
+def resolve(scn: Scenario, samples: int = 1, seed: int = 0, given: dict[str, np.ndarray] | None = None,
+            uncertain: bool | None = None) -> Resolved:
+    """Values of every quantity for ``samples`` samples.
+
+    With ``samples == 1`` (and ``uncertain`` not set) every parameter takes its nominal value;
+    otherwise each parameter with a range is drawn from its distribution, one independent
+    stream per parameter id. ``given`` fixes ids to supplied arrays (a sweep's design).
+    Derived parameters are evaluated from their (possibly sampled) inputs.
+    """
+    given = dict(given or {})
+    draw = samples > 1 if uncertain is None else uncertain
+    by_id: dict[str, Any] = {}
+    sampled: list[str] = []
+    leaf_params: dict[str, Parameter] = {}
+    for q in scn.quantities.values():
+        if q.source == "param":
+            for pid in scn.registry.closure([q.pid]):
+                leaf_params[pid] = scn.registry[pid]
+        else:
+            leaf_params[q.pid] = q.param
+    for pid, p in leaf_params.items():
+        if pid in given or p.kind == "derived":
+            continue
+        if draw and p.uncertain:
+            u = param_stream(seed, pid).random(samples)
+            by_id[pid] = sample_values(p, u)
+            sampled.append(pid)
+        else:
+            by_id[pid] = p.value
+    for pid, v in given.items():
+        by_id[pid] = np.asarray(v, dtype=float) if not isinstance(v, dt.date) else v
+    derived = [pid for pid, p in leaf_params.items() if p.kind == "derived" and pid not in given]
+    by_id.update(scn.registry.evaluate(derived, by_id))
+    start = scn.calendar.start.toordinal()
+    slots: dict[str, np.ndarray] = {}
+    for path, q in scn.quantities.items():
+        v = by_id[q.pid]
+        if q.spec.unit == DATE:
+            arr = np.asarray(float(v.toordinal()) if isinstance(v, dt.date) else v, dtype=float) - start
+        else:
+            arr = np.asarray(v, dtype=float) * q.factor
+        slots[path] = np.broadcast_to(arr, (samples,)).astype(float)
+    out = {k: np.broadcast_to(np.asarray(_num(v), dtype=float), (samples,)) for k, v in by_id.items()}
+    return Resolved(samples=samples, by_id=out, slots=slots, sampled=sorted(sampled))
+
+
+def _num(v: Any) -> Any:
+    return float(v.toordinal()) if isinstance(v, dt.date) else v

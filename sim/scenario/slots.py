@@ -1,0 +1,85 @@
+"""Every numeric input the engines read: its path pattern, the unit the engines want, its bounds.
+
+This table is the contract between the scenario format and the engines. A scenario value in
+any compatible unit is converted to the slot's unit when the scenario is compiled, so the
+engines never see a unit again; a value of the wrong dimension is a validation error.
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+DATE = "date"
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    pattern: str          # dotted path, '*' matches one segment
+    unit: str             # canonical unit, or 'date' (converted to days since calendar start)
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    alt_unit: str = ""    # a second accepted dimension (pipeline capacity: material or cell energy)
+    what: str = ""
+
+
+SLOTS: tuple[SlotSpec, ...] = (
+    SlotSpec("cells.capacity", "GWh/day", 0, what="cell production capacity at the start"),
+    SlotSpec("cells.utilisation", "dimensionless", 0, 1, what="highest planned utilisation of capacity"),
+    SlotSpec("cells.yield", "dimensionless", 0, 1, low_open=True, what="yield of established cell lines"),
+    SlotSpec("cells.intensity.*", "t/GWh", 0, low_open=True, what="graphite-equivalent need per GWh of good cells"),
+    SlotSpec("materials.*.displaces", "dimensionless", 0, low_open=True, what="graphite-equivalent tonnes per tonne"),
+    SlotSpec("materials.*.max_share", "dimensionless", 0, 1, what="largest share of its group's duty"),
+    SlotSpec("demand.segments.*.base", "GWh/day", 0, what="demand at the start"),
+    SlotSpec("demand.segments.*.growth", "dimensionless", -1, 10, alt_unit="1/year", what="annual compound growth rate"),
+    SlotSpec("supply.*.*.share", "dimensionless", 0, 1, what="preferred share of orders"),
+    SlotSpec("supply.*.*.capacity", "t/day", 0, what="what the origin can ship to the importer"),
+    SlotSpec("supply.*.*.lead_time", "day", 0, what="order-to-delivery time"),
+    SlotSpec("inventory.*.initial_days", "day", 0, what="inventory at the start, in days of use"),
+    SlotSpec("inventory.*.target_days", "day", 0, what="inventory the buyers aim to hold"),
+    SlotSpec("ordering.adjustment_days", "day", 0, low_open=True, what="time to close an inventory gap"),
+    SlotSpec("reserves.*.initial", "t", 0, what="strategic reserve at the start"),
+    SlotSpec("reserves.*.trigger_days", "day", 0, what="release when cover falls below this"),
+    SlotSpec("reserves.*.release_days", "day", 0, low_open=True, what="time to release the whole reserve"),
+    SlotSpec("pipeline.*.capacity", "t/day", 0, alt_unit="GWh/day", what="nameplate capacity"),
+    SlotSpec("pipeline.*.announced", DATE),
+    SlotSpec("pipeline.*.online", DATE),
+    SlotSpec("pipeline.*.build_years", "day", 0, what="construction time before online"),
+    SlotSpec("pipeline.*.ramp_years", "day", 0, what="time from online to full output"),
+    SlotSpec("pipeline.*.delay_days", "day", 0, what="slip of the online date"),
+    SlotSpec("pipeline.*.yield.*", "dimensionless", 0, 1, low_open=True, what="yield during the ramp"),
+    SlotSpec("policies.export_controls.*.announced", DATE),
+    SlotSpec("policies.export_controls.*.effective", DATE),
+    SlotSpec("policies.export_controls.*.ends", DATE),
+    SlotSpec("policies.export_controls.*.suspensions.*.start", DATE),
+    SlotSpec("policies.export_controls.*.suspensions.*.end", DATE),
+    SlotSpec("policies.export_controls.*.licence.capacity_share", "dimensionless", 0,
+             what="licences processed per step, as a share of the pre-control order flow"),
+    SlotSpec("policies.export_controls.*.licence.approval", "dimensionless", 0, 1, what="share of applications approved"),
+    SlotSpec("policies.export_controls.*.licence.decision_days", "day", 0, what="time to a licence decision"),
+    SlotSpec("policies.export_controls.*.quota", "t/day", 0, what="allowed exports"),
+    SlotSpec("policies.export_controls.*.exempt_share", "dimensionless", 0, 1, what="volume exempt from the control"),
+    SlotSpec("policies.export_controls.*.diversion", "dimensionless", 0, 1,
+             what="share of orders buyers move to other origins while the control binds"),
+    SlotSpec("policies.export_controls.*.front_running", "dimensionless", 0, 20,
+             what="extra orders between announcement and effect, as a fraction of normal"),
+    SlotSpec("policies.sourcing_rules.*.schedule.*.from", DATE),
+    SlotSpec("policies.sourcing_rules.*.schedule.*.min_share", "dimensionless", 0, 1),
+    SlotSpec("policies.sourcing_rules.*.uptake", "dimensionless", 0, 1, what="share of buyers who chase the credit"),
+    SlotSpec("policies.tariffs.*.rate", "dimensionless", 0, what="ad valorem tariff"),
+    SlotSpec("policies.tariffs.*.from", DATE),
+    SlotSpec("jobs.exposed", "person", 0, what="jobs that depend on the importer's cell output"),
+    SlotSpec("costs.exchina_premium", "dimensionless", 0, what="price premium of supply outside the controlled origin"),
+    SlotSpec("costs.scarcity_elasticity", "dimensionless", 0, what="price rise per unit shortfall fraction"),
+    SlotSpec("costs.learning_rate", "dimensionless", 0, 1, what="cost fall per doubling of cumulative output"),
+)
+
+
+def spec_for(path: str) -> SlotSpec | None:
+    """The slot spec whose pattern matches a dotted path (segments compared one by one)."""
+    parts = path.split(".")
+    for s in SLOTS:
+        pat = s.pattern.split(".")
+        if len(pat) == len(parts) and all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, pat)):
+            return s
+    return None
