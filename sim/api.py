@@ -21,6 +21,7 @@ from .scenario.compile import Resolved, Scenario, compile_document, resolve
 from .scenario.load import load_document
 from .stockflow import kpis as _kpis
 from .stockflow.engine import Trajectory, simulate
+from .stockflow.ensemble import run_kpis
 
 ENGINES = ("stockflow",)
 
@@ -57,8 +58,13 @@ class Result:
 
         return summary(self)
 
+    def _need_series(self) -> None:
+        if not self.trajectory.series:
+            raise ValueError("this run kept KPIs only (record='summary'); run with record='full' for time series")
+
     def timeseries(self) -> Any:
         """The tidy time series as a pandas DataFrame (ensemble median)."""
+        self._need_series()
         import io
 
         import pandas as pd
@@ -70,24 +76,32 @@ class Result:
 
     def write(self, out: str | Path = "outputs", plots: bool = True, argv: list[str] | None = None) -> Path:
         """Write timeseries.csv, summary.json, manifest.json and plots/ into ``out/<scenario-id>/``."""
+        self._need_series()
         from .outputs.writer import write_run
 
         return write_run(self, Path(out), plots=plots, argv=argv)
 
 
 def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine: str = "stockflow",
-        given: dict[str, np.ndarray] | None = None, record: str | None = None) -> Result:
+        given: dict[str, np.ndarray] | None = None, record: str | None = None,
+        uncertain: bool | None = None) -> Result:
     """Run a scenario. ``samples > 1`` draws every ranged parameter from its distribution.
 
     ``given`` fixes parameter ids to arrays of length ``samples`` (a sweep's design).
     ``record`` is ``"full"`` (every series) or ``"summary"`` (what the KPIs need); by default
-    full up to 2,000 samples.
+    full up to 2,000 samples. ``uncertain=False`` keeps every parameter not in ``given`` at its
+    nominal value whatever ``samples`` is (a sweep's design varies only its own columns).
     """
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine '{engine}'; available: {', '.join(ENGINES)}")
     if samples < 1:
         raise ValueError("samples must be at least 1")
-    res = resolve(scn, samples=samples, seed=seed, given=given)
-    traj = simulate(scn, res, record=record or ("full" if samples <= 2000 else "summary"))
-    return Result(scenario=scn, resolved=res, trajectory=traj, kpis=_kpis.compute(traj), engine=engine, seed=seed)
+    res = resolve(scn, samples=samples, seed=seed, given=given, uncertain=uncertain)
+    record = record or ("full" if samples <= 2000 else "summary")
+    if record == "summary":      # KPIs only: blocks of samples, bounded memory
+        traj, k = run_kpis(scn, res)
+    else:
+        traj = simulate(scn, res, record=record)
+        k = _kpis.compute(traj)
+    return Result(scenario=scn, resolved=res, trajectory=traj, kpis=k, engine=engine, seed=seed)

@@ -285,6 +285,12 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
         if isinstance(spec, dict) and "group" in spec:
             need(spec["group"], groups, ("materials", m, "group"), "group (a key of cells.intensity)")
     for g in groups:
+        base = [m for m, s in materials.items() if isinstance(s, dict) and s.get("group") == g and "max_share" not in s]
+        if len(base) > 1:
+            problems.append(doc.problem(("cells", "intensity", g), f"group '{g}' has {len(base)} materials without "
+                                        f"max_share ({', '.join(base)})", "all but one material of a group need "
+                                        "max_share (they are used first, up to it); the last fills the rest"))
+    for g in groups:
         if not any(isinstance(s, dict) and s.get("group") == g for s in materials.values()):
             problems.append(doc.problem(("cells", "intensity", g), f"no material fills group '{g}'",
                                         "add a material with this group, or remove the group"))
@@ -307,6 +313,11 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
             need(pr["region"], regions, ("pipeline", i, "region"), "region")
         if "product" in pr:
             need(pr["product"], set(materials), ("pipeline", i, "product"), "product (a material, or 'cells')", ("cells",))
+            prod = pr["product"]
+            if prod in materials and "region" in pr and pr["region"] not in ((d.get("supply") or {}).get(prod) or {}):
+                problems.append(doc.problem(("pipeline", i, "region"), f"project '{pr.get('id')}' makes '{prod}' in "
+                                            f"'{pr['region']}', but supply.{prod} has no entry for '{pr['region']}'",
+                                            f"add supply.{prod}.{pr['region']} with share, capacity and lead_time"))
     pol = d.get("policies") or {}
     for i, c in enumerate(pol.get("export_controls") or []):
         base = ("policies", "export_controls", i)
@@ -440,6 +451,11 @@ class Resolved:
     by_id: dict[str, np.ndarray]
     slots: dict[str, np.ndarray]
     sampled: list[str] = field(default_factory=list)
+
+    def slice(self, start: int, stop: int) -> "Resolved":
+        """Samples ``start:stop`` (views, no copies): for running an ensemble in blocks."""
+        return Resolved(samples=stop - start, by_id={k: v[start:stop] for k, v in self.by_id.items()},
+                        slots={k: v[start:stop] for k, v in self.slots.items()}, sampled=self.sampled)
 
 
 def param_stream(seed: int, pid: str) -> np.random.Generator:

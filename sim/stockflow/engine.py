@@ -82,10 +82,15 @@ class StockFlowModel:
         R, M, G = st.R, st.M, st.G
         years = td / DAYS_PER_YEAR
         demand = np.zeros((T, S))
+        grown: list[tuple[np.ndarray, np.ndarray]] = []       # segments usually share one growth rate
         for seg in st.segments:
             base = _slot(res, f"demand.segments.{seg}.base")
             g = _slot(res, f"demand.segments.{seg}.growth")
-            demand += base[None, :] * (1.0 + g[None, :]) ** years[:, None]
+            factor = next((fac for g0, fac in grown if np.array_equal(g0, g)), None)
+            if factor is None:
+                factor = np.exp(np.log1p(g)[None, :] * years[:, None])
+                grown.append((g, factor))
+            demand += base[None, :] * factor
         self.demand = demand
         self.intensity = np.stack([_slot(res, f"cells.intensity.{g}") for g in st.groups], axis=1)  # (S,G)
         self.disp = np.stack([_slot(res, f"materials.{m}.displaces", 1.0) for m in st.materials], axis=1)
@@ -107,7 +112,7 @@ class StockFlowModel:
             lead[:, o, m] = _slot(res, f"{base}.lead_time")
         self.share, self.cap_base, self.lead = share, cap, lead
         self.proj_cap: list[tuple[int, int, np.ndarray]] = []     # (origin, material, (T,S) good t/day)
-        self.stages: dict[tuple[str, str], np.ndarray] = {}
+        self._stage_inputs: list[tuple] = []
         for p in st.projects:
             c = _slot(res, f"{p.path}.capacity")
             online = _slot(res, f"{p.path}.online") + _slot(res, f"{p.path}.delay_days", 0.0)
@@ -133,15 +138,21 @@ class StockFlowModel:
                 unit_cap = c * self.intensity[:, g] / self.disp[:, p.material] if p.in_cell_units else c
                 self.proj_cap.append((p.origin, p.material, unit_cap[None, :] * frac * (yc if p.material >= 0 and
                                       f"{p.path}.yield.end" in res.slots else 1.0)))
-            t2 = td[:, None]
+            self._stage_inputs.append((p.product, unit_cap, announced, online, build, ramp))
+        self.nameplate, self.good_cap = nameplate, good
+        self.cell_yield = np.where(nameplate > 0, good / np.maximum(nameplate, 1e-12), y_mature[None, :])
+
+    def capacity_stages(self) -> dict[tuple[str, str], np.ndarray]:
+        """(T,S) capacity per (product, stage): announced, building, ramping, operating."""
+        t2 = self.cal.t_days[:, None]
+        out: dict[tuple[str, str], np.ndarray] = {}
+        for product, unit_cap, announced, online, build, ramp in self._stage_inputs:
             for stage, mask in (("announced", (t2 >= announced) & (t2 < online - build)),
                                 ("building", (t2 >= online - build) & (t2 < online)),
                                 ("ramping", (t2 >= online) & (t2 < online + ramp)),
                                 ("operating", t2 >= online + ramp)):
-                key = (p.product, stage)
-                self.stages[key] = self.stages.get(key, 0.0) + np.where(mask, unit_cap[None, :], 0.0)
-        self.nameplate, self.good_cap = nameplate, good
-        self.cell_yield = np.where(nameplate > 0, good / np.maximum(nameplate, 1e-12), y_mature[None, :])
+                out[(product, stage)] = out.get((product, stage), 0.0) + np.where(mask, unit_cap[None, :], 0.0)
+        return out
 
     def supply_capacity(self, t: int) -> np.ndarray:
         """(S,R,M) what each origin can ship per day at step t."""
@@ -152,6 +163,51 @@ class StockFlowModel:
                 cap[:, o, m] += c[t]
         return cap
 
+    def planned_use(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Planned output (T,S), anode need (T,S,G, t geq/day) and planned use by material (T,S,M).
+
+        Buyers plan to use each substitute up to its share limit and what its suppliers can
+        ship; the base material of a group covers the rest. Independent of the state, so it is
+        computed for all steps at once.
+        """
+        st = self.st
+        planned = np.minimum(self.demand, self.util[None, :] * self.good_cap)
+        need = (planned / np.maximum(self.cell_yield, 1e-12))[:, :, None] * self.intensity[None]
+        supply = np.broadcast_to(self.cap_base.sum(axis=1)[None], (len(planned),) + self.cap_base.shape[::2]).copy()
+        for o, m, c in self.proj_cap:
+            supply[:, :, m] += c
+        supply_geq = supply * self.disp[None]
+        use = np.zeros(supply.shape)
+        for g in range(st.G):
+            left = need[:, :, g].copy()
+            for m in [m for m in st.substitutes if st.group_of[m] == g]:
+                u = np.minimum(np.minimum(self.maxshare[None, :, m] * need[:, :, g], supply_geq[:, :, m]), left)
+                use[:, :, m] = u / self.disp[None, :, m]
+                left -= u
+            base = [m for m in range(st.M) if st.group_of[m] == g and m not in st.substitutes]
+            if base:
+                use[:, :, base[0]] = left / self.disp[None, :, base[0]]
+        return planned, need, use
+
+    def control_timing(self) -> list[dict]:
+        """Per export control: (T,S) masks of when it binds and when buyers expect it to bind."""
+        res, td, S = self.res, self.cal.t_days[:, None], self.res.samples
+        out = []
+        for c in self.st.controls:
+            eff = _slot(res, f"{c.path}.effective", 0.0)
+            ann = _slot(res, f"{c.path}.announced", 0.0) if c.has_announced else eff
+            ends = _slot(res, f"{c.path}.ends", 0.0) if c.has_ends else np.full(S, np.inf)
+            active = (td >= eff) & (td < ends)
+            waiting = (td >= ann) & (td < eff)
+            for j in range(c.n_suspensions):
+                s0 = _slot(res, f"{c.path}.suspensions.{j}.start")
+                s1 = _slot(res, f"{c.path}.suspensions.{j}.end")
+                ins = (td >= s0) & (td < s1)
+                active &= ~ins
+                waiting |= ins & (s1 < ends)       # a suspension that will end: buyers stock up
+            out.append(dict(c=c, eff=eff, active=active, waiting=waiting))
+        return out
+
     # ---- integration ---------------------------------------------------------------------------
     def run(self, record: str = "full") -> Trajectory:
         st, res, S = self.st, self.res, self.res.samples
@@ -159,38 +215,40 @@ class StockFlowModel:
         td, dts = self.cal.t_days, self.cal.dt_days
         dt_ref = float(np.mean(dts))
         ar = np.arange(S)
-        gmask = np.zeros((G, M), bool)
-        for m, g in enumerate(st.group_of):
-            gmask[g, m] = True
         subs_by_group = [[m for m in st.substitutes if st.group_of[m] == g] for g in range(G)]
-        base_by_group = [[m for m in range(M) if st.group_of[m] == g and m not in st.substitutes] for g in range(G)]
+        base_by_group = [[m for m in range(M) if st.group_of[m] == g and m not in st.substitutes][:1]
+                         for g in range(G)]
         # lead times as whole steps (arrive at the start of step t+k, k >= 1)
         k_lead = np.maximum(1, np.rint(self.lead / dt_ref)).astype(np.int64)
-        controls = st.controls
-        kd = [np.maximum(0, np.rint(_slot(res, f"{c.path}.licence.decision_days", 0.0) / dt_ref)).astype(np.int64)
-              if c.regime == "licence" else np.zeros(S, np.int64) for c in controls]
-        Lb = int(k_lead.max()) + 2
-        Ld = int(max([int(k.max()) for k in kd] + [0])) + 2
-        # control timing (days since start)
-        ctl = []
-        for c, kdec in zip(controls, kd):
-            eff = _slot(res, f"{c.path}.effective", 0.0)
-            ctl.append(dict(
-                c=c, eff=eff, ann=_slot(res, f"{c.path}.announced", float("nan")) if c.has_announced else eff,
-                ends=_slot(res, f"{c.path}.ends", np.inf) if c.has_ends else np.full(S, np.inf),
-                sus=[(_slot(res, f"{c.path}.suspensions.{j}.start"), _slot(res, f"{c.path}.suspensions.{j}.end"))
-                     for j in range(c.n_suspensions)],
-                exempt=_slot(res, f"{c.path}.exempt_share", 0.0), div=_slot(res, f"{c.path}.diversion", 0.0),
-                surge=_slot(res, f"{c.path}.front_running", 0.0),
-                cap_share=_slot(res, f"{c.path}.licence.capacity_share", 0.0),
-                approval=_slot(res, f"{c.path}.licence.approval", 0.0),
-                quota=_slot(res, f"{c.path}.quota", 0.0), kd=kdec,
-                backlog=np.zeros(S), dbuf=np.zeros((Ld, S)), was_active=np.zeros(S, bool)))
+        # goods move only on supplied (origin, material) links: the transit buffer is (Lb,S,L)
+        lo = np.array([o for o, _ in st.supplied], dtype=np.int64)
+        lm = np.array([m for _, m in st.supplied], dtype=np.int64)
+        L = len(lo)
+        link_mat = np.zeros((L, M))
+        link_mat[np.arange(L), lm] = 1.0
+        k_link = k_lead[:, lo, lm]                                                             # (S,L)
+        link_of = {(int(o), int(m)): i for i, (o, m) in enumerate(zip(lo, lm))}
+        ctl = self.control_timing()
+        for cinfo in ctl:
+            c = cinfo["c"]
+            p = c.path
+            cinfo.update(exempt=_slot(res, f"{p}.exempt_share", 0.0), div=_slot(res, f"{p}.diversion", 0.0),
+                         surge=_slot(res, f"{p}.front_running", 0.0), quota=_slot(res, f"{p}.quota", 0.0),
+                         cap_share=_slot(res, f"{p}.licence.capacity_share", 0.0),
+                         approval=_slot(res, f"{p}.licence.approval", 0.0),
+                         kd=np.maximum(0, np.rint(_slot(res, f"{p}.licence.decision_days", 0.0) / dt_ref)).astype(np.int64))
+            starts = cinfo["active"] & ~np.vstack([np.zeros((1, S), bool), cinfo["active"][:-1]])
+            cinfo["lose_steps"] = set(np.nonzero(starts.any(axis=1))[0].tolist()) \
+                if c.regime == "ban" and c.in_transit == "lose" else set()
+        Lb = int(k_link.max()) + 2 if L else 2
+        Ld = int(max([int(ci["kd"].max()) for ci in ctl] + [0])) + 2
         rules = []
         for r in st.rules:
-            steps = [(_slot(res, f"{r.path}.schedule.{j}.from"), _slot(res, f"{r.path}.schedule.{j}.min_share"))
-                     for j in range(r.n_steps)]
-            rules.append((r, steps, _slot(res, f"{r.path}.uptake", 1.0)))
+            h = np.zeros((T, S))
+            for j in range(r.n_steps):
+                start = _slot(res, f"{r.path}.schedule.{j}.from")
+                h = np.where(td[:, None] >= start[None, :], _slot(res, f"{r.path}.schedule.{j}.min_share")[None, :], h)
+            rules.append((r, h, _slot(res, f"{r.path}.uptake", 1.0)))
         target_days = np.stack([_slot(res, f"inventory.{m}.target_days") for m in st.materials], axis=1)
         init_days = np.stack([_slot(res, f"inventory.{m}.initial_days") for m in st.materials], axis=1)
         adj = _slot(res, "ordering.adjustment_days", 28.0)
@@ -203,127 +261,112 @@ class StockFlowModel:
             trig[:, m] = _slot(res, f"reserves.{name}.trigger_days", 0.0)
             rel_days[:, m] = _slot(res, f"reserves.{name}.release_days", 30.0)
         reserve0 = reserve.copy()
-        # cost inputs
-        premium = _slot(res, "costs.exchina_premium", 0.0)
-        elasticity = _slot(res, "costs.scarcity_elasticity", 0.0)
-        lrate = _slot(res, "costs.learning_rate", 0.0)
-        incumbent = self.share.argmax(axis=1)                                   # (S,M)
-        not_incumbent = np.ones((S, R, M))
-        np.put_along_axis(not_incumbent, incumbent[:, None, :], 0.0, axis=1)
-        tariffs = [(tf, _slot(res, f"{tf.path}.rate"), _slot(res, f"{tf.path}.from", -1e9)) for tf in st.tariffs]
-        exposed = _slot(res, "jobs.exposed", 0.0)
-
-        def planned_use(t: int, cap_now: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            planned = np.minimum(self.demand[t], self.util * self.good_cap[t])
-            need = (planned / np.maximum(self.cell_yield[t], 1e-12))[:, None] * self.intensity      # (S,G) t/day
-            use = np.zeros((S, M))
-            supply_geq = cap_now.sum(axis=1) * self.disp                                          # (S,M)
-            for g in range(G):
-                left = need[:, g].copy()
-                for m in subs_by_group[g]:
-                    u = np.minimum(np.minimum(self.maxshare[:, m] * need[:, g], supply_geq[:, m]), left)
-                    use[:, m] = u / self.disp[:, m]
-                    left -= u
-                for m in base_by_group[g][:1]:
-                    use[:, m] = left / self.disp[:, m]
-            return planned, need, use
+        planned_all, need_all, uplan_all = self.planned_use()
+        lead_avg = (self.share * self.lead).sum(axis=1)                                        # (S,M)
+        # materials a control may bind, and where the sourcing rules need per-step shares
+        surge_mats = sorted({ci["c"].material for ci in ctl})
 
         # ---- initial state: steady flow at the start --------------------------------------------
-        cap0 = self.supply_capacity(0)
-        _, _, u0 = planned_use(0, cap0)
+        u0 = uplan_all[0]
         inv = u0 * init_days
-        buf = np.zeros((Lb, S, R, M))
+        buf = np.zeros((Lb, S, L))
         flow0 = u0[:, None, :] * self.share                                                     # (S,R,M) t/day
         for j in range(Lb):
-            buf[j] += np.where(j < k_lead, flow0 * dt_ref, 0.0)
+            buf[j] += np.where(j < k_link, flow0[:, lo, lm] * dt_ref, 0.0)
         for cinfo in ctl:
             c = cinfo["c"]
             cinfo["ref"] = flow0[:, c.origin, c.material]
-        stock0 = inv.sum() + buf.sum() + reserve.sum()
-        scale = max(stock0, 1.0)
+            cinfo["backlog"] = np.zeros(S)
+            cinfo["dbuf"] = np.zeros((Ld, S))
+        transit = buf.sum(axis=0) @ link_mat                                                    # (S,M)
+        total0 = inv + transit + reserve                                                        # (S,M)
+        scale = max(float(total0.sum()), 1.0)
         shipped_cum = np.zeros((S, M))
         consumed_cum = np.zeros((S, M))
         lost_cum = np.zeros((S, M))
-        total0 = inv + buf.sum(axis=(0, 2)) + reserve                                            # (S,M)
-        cum_out = np.zeros(S)
-        cum0 = np.maximum(np.minimum(self.demand[0], self.util * self.good_cap[0]) * DAYS_PER_YEAR, 1e-9)
-        b_learn = np.log2(np.maximum(1.0 - lrate, 1e-12))
-        last_price = np.ones(S)
+        worst = 0.0
 
         full = record == "full"
-        rec = {k: np.zeros((T, S)) for k in (
-            "demand", "cell_capacity", "planned_output", "cell_output", "shortfall", "shortfall_fraction",
-            "days_of_cover", "substitute_share", "controlled_origin_share", "jobs_at_risk", "anode_cost_index",
-            "cell_cost_index", "material_limited")}
+        rec_f = np.ones((T, S))
+        rec_inv = np.zeros((T, S, M))
+        rec_use = np.zeros((T, S, M))
+        rec_arr_m = np.zeros((T, S, M))
+        rec_arr = np.zeros((T, S, L)) if full else None
         if full:
-            rec.update(inventory=np.zeros((T, S, M)), in_transit=np.zeros((T, S, M)),
-                       deliveries=np.zeros((T, S, R, M)), orders_blocked=np.zeros((T, S, M)),
-                       reserve=np.zeros((T, S, M)), consumption=np.zeros((T, S, M)),
-                       licence_backlog=np.zeros((T, S, max(len(ctl), 1))),
-                       supportable_by_origin=np.zeros((T, S, R)),
-                       substitute_by_material=np.zeros((T, S, M)))
-        controlled = np.zeros((R, M), bool)
-        for c in controls:
-            controlled[c.origin, c.material] = True
-        if not controls:  # no control: report the share of the incumbent (largest preferred share)
-            inc = self.share.mean(axis=0).argmax(axis=0)
-            for m in range(M):
-                if self.share[:, :, m].sum() > 0:
-                    controlled[inc[m], m] = True
-        shock = np.full(S, np.nan)
+            rec_transit = np.zeros((T, S, M))
+            rec_blocked = np.zeros((T, S, M))
+            rec_reserve = np.zeros((T, S, M))
+            rec_backlog = np.zeros((T, S, max(len(ctl), 1)))
+        else:  # what the cost and origin indicators need, without the (T,S,L) array
+            ctrl_l = self._controlled_mask()[lo, lm].astype(float)
+            price_w = self._price_weights()
+            price_l = price_w(0)[:, lo, lm] if not st.tariffs else None
+            rec_arr_ctrl = np.zeros((T, S))
+            rec_arr_tot = np.zeros((T, S))
+            rec_arr_price = np.zeros((T, S))
+        uniform_dt = bool(np.all(dts == dts[0]))
+        adj_frac = np.minimum(1.0, dts[0] / adj)[:, None]
+        tgt_base = target_days + lead_avg
+        share_l = self.share[:, lo, lm]
+        # flat scatter indices into buf for each ring position: one indexed add per step
+        SL = S * L
+        buf_flat = buf.reshape(-1)
+        k_flat = k_link.ravel()
+        lanes = np.arange(SL)
+        arrive_at = [((j + k_flat) % Lb) * SL + lanes for j in range(Lb)]
         for cinfo in ctl:
-            shock = np.fmin(shock, cinfo["eff"])
-        worst = 0.0
+            cinfo["dec_at"] = [((j + cinfo["kd"]) % Ld) * S + ar for j in range(Ld)]
+        cap_l = self.cap_base[:, lo, lm]
+        if self.proj_cap:
+            cap_l = np.broadcast_to(cap_l, (T, S, L)).copy()
+            for o, m, c in self.proj_cap:
+                cap_l[:, :, link_of[(o, m)]] += c
+        for cinfo in ctl:
+            cinfo["li"] = link_of[(cinfo["c"].origin, cinfo["c"].material)]
+        disp_l = self.disp[:, lm]
 
         for t in range(T):
             dt = dts[t]
-            now = td[t]
-            slot = t % Lb
             # 1. arrivals
+            slot = t % Lb
             arr = buf[slot].copy()
             buf[slot] = 0.0
-            inv += arr.sum(axis=1)
-            # 2. control states this step
-            pre = np.zeros((S, M), bool)       # a known restriction not yet binding: front-running
+            arr_m = arr @ link_mat
+            inv += arr_m
+            transit -= arr_m
             for cinfo in ctl:
-                c = cinfo["c"]
-                active = (now >= cinfo["eff"]) & (now < cinfo["ends"])
-                waiting = (now >= cinfo["ann"]) & (now < cinfo["eff"])
-                for s0, s1 in cinfo["sus"]:
-                    ins = (now >= s0) & (now < s1)
-                    active &= ~ins
-                    waiting |= ins & (s1 < cinfo["ends"])
-                cinfo["active"] = active
-                if c.regime == "ban" and c.in_transit == "lose":
-                    starts = active & ~cinfo["was_active"]
-                    if starts.any():
-                        gone = buf[:, :, c.origin, c.material].sum(axis=0) * starts
-                        buf[:, :, c.origin, c.material] *= ~starts
-                        lost_cum[:, c.material] += gone
-                cinfo["was_active"] = active
-                pre[:, c.material] |= waiting
-                cinfo["surge_on"] = waiting
-            # 3. reserves release when cover is low
-            cap_now = self.supply_capacity(t)
-            planned, need, u_plan = planned_use(t, cap_now)
+                if t in cinfo["lose_steps"]:  # a ban that seizes goods already on the way
+                    c = cinfo["c"]
+                    starts = cinfo["active"][t] & ~(cinfo["active"][t - 1] if t else False)
+                    li = link_of[(c.origin, c.material)]
+                    gone = buf[:, :, li].sum(axis=0) * starts
+                    buf[:, :, li] *= ~starts
+                    lost_cum[:, c.material] += gone
+                    transit[:, c.material] -= gone
+            u_plan = uplan_all[t]
+            # 2. reserves release when cover is low
             if st.reserves:
-                cover_m = inv / np.maximum(u_plan, 1e-12)
-                want = (cover_m < trig) & (reserve > 0)
+                want = (inv < u_plan * trig) & (reserve > 0)
                 rel = np.where(want, np.minimum(reserve, reserve0 * dt / rel_days), 0.0)
                 reserve -= rel
                 inv += rel
-            # 4. production from stock. Each substitute may serve at most its max_share of the
+            # 3. production from stock. Each substitute may serve at most its max_share of the
             #    cells made (a design limit per cell), so the base material bounds output too.
+            need = need_all[t]
             avail = inv * self.disp                                                         # (S,M) geq
             f = np.ones(S)
             for g in range(G):
                 nd = np.maximum(need[:, g] * dt, 1e-300)
-                ms_sum = sum((self.maxshare[:, m] for m in subs_by_group[g]), np.zeros(S))
                 base_av = avail[:, base_by_group[g][0]] if base_by_group[g] else np.zeros(S)
-                tot_av = base_av + sum((avail[:, m] for m in subs_by_group[g]), np.zeros(S))
+                tot_av = base_av.copy()
+                ms_sum = np.zeros(S)
+                for m in subs_by_group[g]:
+                    tot_av += avail[:, m]
+                    ms_sum += self.maxshare[:, m]
                 fg = np.minimum(1.0, tot_av / nd)
-                fg = np.where(ms_sum < 1.0, np.minimum(fg, base_av / (np.maximum(1.0 - ms_sum, 1e-300) * nd)), fg)
-                f = np.minimum(f, np.where(need[:, g] > 0, fg, 1.0))
+                if subs_by_group[g]:
+                    fg = np.where(ms_sum < 1.0, np.minimum(fg, base_av / (np.maximum(1.0 - ms_sum, 1e-300) * nd)), fg)
+                np.minimum(f, np.where(need[:, g] > 0, fg, 1.0), out=f)
             use = np.zeros((S, M))
             got = np.ones((S, G))
             for g in range(G):
@@ -333,178 +376,254 @@ class StockFlowModel:
                     u = np.minimum(np.minimum(avail[:, m], self.maxshare[:, m] * want), left)
                     use[:, m] = u / self.disp[:, m]
                     left -= u
-                for m in base_by_group[g][:1]:
+                for m in base_by_group[g]:
                     u = np.minimum(avail[:, m], left)
                     use[:, m] = u / self.disp[:, m]
                     left -= u
                 got[:, g] = np.where(want > 0, 1.0 - left / np.maximum(want, 1e-300), 1.0)
-            short = got.min(axis=1)                       # < 1 only through rounding; keep groups in step
-            use *= (short[:, None] / np.maximum(got, 1e-300))[:, st.group_of]
-            f = f * short
+            if G > 1 or subs_by_group[0]:
+                short = got.min(axis=1)                   # < 1 only through rounding; keep groups in step
+                use *= (short[:, None] / np.maximum(got, 1e-300))[:, st.group_of]
+                f = f * short
             inv -= use
             consumed_cum += use
-            output = planned * f
-            cum_out += output * dt
-            # 5. orders: order-up-to, counting what is already on order
-            transit = buf.sum(axis=(0, 2))                                                  # (S,M)
-            pending = np.zeros((S, M))
-            for cinfo in ctl:
-                pending[:, cinfo["c"].material] += cinfo["backlog"] + cinfo["dbuf"].sum(axis=0)
-            surge = np.zeros((S, M))
-            for cinfo in ctl:
-                surge[:, cinfo["c"].material] = np.maximum(surge[:, cinfo["c"].material],
-                                                           np.where(cinfo["surge_on"], cinfo["surge"], 0.0))
-            lead_avg = (self.share * self.lead).sum(axis=1)
-            target = u_plan * (target_days * (1.0 + surge) + lead_avg)
-            position = inv + transit + pending
-            order = np.maximum(0.0, u_plan * dt + (target - position) * np.minimum(1.0, dt / adj)[:, None])
-            # 6. split across origins
-            s = self.share.copy()
-            for r, steps, uptake in rules:
-                h = np.zeros(S)
-                for start, val in steps:
-                    h = np.where(now >= start, val, h)
-                m = r.material
-                ex = list(r.excluded)
-                e = s[:, ex, m].sum(axis=1)
-                allowed = np.minimum(e, 1.0 - uptake * h)
-                ok = [o for o in range(R) if o not in ex]
-                keep = np.where(e > 0, allowed / np.maximum(e, 1e-300), 1.0)
-                s[:, ex, m] *= keep[:, None]
-                rest = s[:, ok, m].sum(axis=1)
-                moved = e - allowed
-                s[:, ok, m] += np.where(rest[:, None] > 0, s[:, ok, m] / np.maximum(rest, 1e-300)[:, None],
-                                        cap_now[:, ok, m] > 0) * moved[:, None] / np.where(
-                    rest > 0, 1.0, np.maximum((cap_now[:, ok, m] > 0).sum(axis=1), 1))[:, None]
-            desired = order[:, None, :] * s
+            # 4. orders: order-up-to, counting what is already on order or awaiting a licence
+            position = inv + transit
+            tgt = tgt_base
+            if ctl:
+                tgt = tgt_base.copy()
+                for cinfo in ctl:
+                    m = cinfo["c"].material
+                    position[:, m] += cinfo["backlog"] + cinfo["dbuf"].sum(axis=0)
+                    tgt[:, m] += np.where(cinfo["waiting"][t], cinfo["surge"], 0.0) * target_days[:, m]
+            af = adj_frac if uniform_dt else np.minimum(1.0, dt / adj)[:, None]
+            order = np.maximum(0.0, u_plan * dt + (u_plan * tgt - position) * af)
+            # 5. split across origins (on links): preferred shares, sourcing rules, diversion, capacity
+            if rules:
+                s = self.share.copy()
+                for r, h, uptake in rules:
+                    m, ex = r.material, list(r.excluded)
+                    ok = [o for o in range(R) if o not in ex]
+                    e = s[:, ex, m].sum(axis=1)
+                    allowed = np.minimum(e, 1.0 - uptake * h[t])
+                    s[:, ex, m] *= np.where(e > 0, allowed / np.maximum(e, 1e-300), 1.0)[:, None]
+                    rest = s[:, ok, m].sum(axis=1)
+                    moved = e - allowed
+                    cap_ok = (self.cap_base[:, ok, m] > 0).astype(float)
+                    wts = np.where(rest[:, None] > 0, s[:, ok, m] / np.maximum(rest, 1e-300)[:, None],
+                                   cap_ok / np.maximum(cap_ok.sum(axis=1), 1.0)[:, None])
+                    s[:, ok, m] += wts * moved[:, None]
+                s_l = s[:, lo, lm]
+            else:
+                s_l = share_l
+            desired = order[:, lm] * s_l                                                     # (S,L)
             redirect = np.zeros((S, M))
-            blocked_here = np.zeros((S, R, M), bool)
-            for cinfo in ctl:
-                c = cinfo["c"]
-                a = cinfo["active"]
-                blocked_here[:, c.origin, c.material] |= a
-                mv = np.where(a, cinfo["div"] * (1.0 - cinfo["exempt"]) * desired[:, c.origin, c.material], 0.0)
-                desired[:, c.origin, c.material] -= mv
-                redirect[:, c.material] += mv
-            cap_step = cap_now * dt
+            blocked = np.zeros((S, M))
+            if ctl:
+                barred = np.zeros((S, L), bool)
+                for cinfo in ctl:
+                    li, m, a = cinfo["li"], cinfo["c"].material, cinfo["active"][t]
+                    barred[:, li] |= a
+                    mv = np.where(a, cinfo["div"] * (1.0 - cinfo["exempt"]) * desired[:, li], 0.0)
+                    desired[:, li] -= mv
+                    redirect[:, m] += mv
+            cap_step = cap_l[t] * dt if cap_l.ndim == 3 else cap_l * dt
             placed = np.minimum(desired, cap_step)
-            redirect += (desired - placed).sum(axis=1)
-            spare = np.where(blocked_here, 0.0, cap_step - placed)
-            w = np.where(spare > 0, s + 1e-9, 0.0)
-            wsum = w.sum(axis=1)
-            extra = np.minimum(spare, w / np.maximum(wsum, 1e-300)[:, None, :] * redirect[:, None, :])
-            placed += extra
-            unfilled = redirect - extra.sum(axis=1)
-            # 7. export controls on what was placed with a controlled origin
-            ship = placed.copy()
-            blocked = unfilled.copy()
+            redirect += (desired - placed) @ link_mat
+            if redirect.any():
+                spare = cap_step - placed
+                if ctl:
+                    spare[barred] = 0.0
+                w = np.where(spare > 0, s_l + 1e-9, 0.0)
+                wsum = w @ link_mat
+                extra = np.minimum(spare, w / np.maximum(wsum, 1e-300)[:, lm] * redirect[:, lm])
+                placed += extra
+                blocked += redirect - extra @ link_mat                # orders no one could take this step
+            # 6. export controls on what was placed with a controlled origin
+            ship_l = placed
             for cinfo in ctl:
-                c = cinfo["c"]
-                a = cinfo["active"]
-                o, m = c.origin, c.material
-                x = placed[:, o, m]
+                c, a, li = cinfo["c"], cinfo["active"][t], cinfo["li"]
+                m = c.material
+                x = placed[:, li]
                 free = x * cinfo["exempt"]
                 rest = x - free
                 if c.regime == "ban":
-                    out = free
+                    out = np.where(a, free, x)
                     blocked[:, m] += np.where(a, rest, 0.0)
                 elif c.regime == "quota":
                     allowed = np.minimum(rest, cinfo["quota"] * dt)
-                    out = free + allowed
+                    out = np.where(a, free + allowed, x)
                     blocked[:, m] += np.where(a, rest - allowed, 0.0)
                 else:  # licence: queue, process at finite capacity, decide after a delay
-                    dslot = t % Ld
-                    decided = cinfo["dbuf"][dslot].copy()
-                    cinfo["dbuf"][dslot] = 0.0
-                    cinfo["backlog"] += np.where(a, rest, 0.0)
-                    proc = np.minimum(cinfo["backlog"], cinfo["cap_share"] * cinfo["ref"] * dt)
-                    proc = np.where(a, proc, cinfo["backlog"])       # lifted: the queue is released
-                    cinfo["backlog"] -= proc
-                    idx = (t + cinfo["kd"]) % Ld
-                    now_dec = np.where(a, 0.0, proc)                    # no licence needed: ship now
-                    later = proc - now_dec
-                    cinfo["dbuf"][idx, ar] += np.where(cinfo["kd"] > 0, later, 0.0)
-                    decided += np.where(cinfo["kd"] > 0, 0.0, later)
-                    if not a.all():  # decisions pending when a control lifts ship without one
-                        decided += np.where(a, 0.0, cinfo["dbuf"].sum(axis=0))
-                        cinfo["dbuf"] *= a
+                    dbuf, dslot = cinfo["dbuf"], t % Ld
+                    decided = dbuf[dslot].copy()
+                    dbuf[dslot] = 0.0
+                    backlog = cinfo["backlog"]
+                    backlog += np.where(a, rest, 0.0)
+                    proc = np.where(a, np.minimum(backlog, cinfo["cap_share"] * cinfo["ref"] * dt), backlog)
+                    backlog -= proc
+                    released = np.where(a, 0.0, proc)                # lifted: the queue ships without a licence
+                    later = proc - released
+                    kd = cinfo["kd"]
+                    dbuf.reshape(-1)[cinfo["dec_at"][t % Ld]] += np.where(kd > 0, later, 0.0)
+                    decided += np.where(kd > 0, 0.0, later)
+                    if not a.all():                                  # decisions pending when a control lifts
+                        decided += np.where(a, 0.0, dbuf.sum(axis=0))
+                        dbuf *= a
                     approved = decided * np.where(a, cinfo["approval"], 1.0)
                     blocked[:, m] += decided - approved
-                    out = np.where(a, free + approved, x + now_dec + approved)
-                ship[:, o, m] = out if c.regime == "licence" else np.where(a, out, x)
-            shipped_cum += ship.sum(axis=1)
-            tidx = (t + k_lead) % Lb
-            _scatter_add(buf, tidx, ship)
-            # 8. checks: mass balance and non-negativity
-            transit = buf.sum(axis=(0, 2))
-            err = inv + transit + reserve + consumed_cum + lost_cum - (total0 + shipped_cum)
+                    out = np.where(a, free + approved, x + released + approved)
+                ship_l[:, li] = out
+            ship_m = ship_l @ link_mat
+            shipped_cum += ship_m
+            transit += ship_m
+            buf_flat[arrive_at[t % Lb]] += ship_l.ravel()           # each (s,link) once: exact
+            # 7. checks: mass balance closes and no stock goes negative
+            err = inv + transit + reserve + consumed_cum + lost_cum - total0 - shipped_cum
             e = float(np.abs(err).max())
             worst = max(worst, e)
-            if e > MASS_TOL * max(scale, float(np.abs(shipped_cum).max())):
+            if e > MASS_TOL * max(scale, float(shipped_cum.max())):
                 si, mi = np.unravel_index(np.abs(err).argmax(), err.shape)
                 raise ModelError(f"mass balance broken for material '{st.materials[mi]}' at step {t} "
-                                 f"({self.cal.date_of(now)}), sample {si}: imbalance {err[si, mi]:.6g} t")
-            lowest = min(float(inv.min()), float(buf.min()), float(reserve.min()))
+                                 f"({self.cal.date_of(td[t])}), sample {si}: imbalance {err[si, mi]:.6g} t")
+            lowest = min(float(inv.min()), float(ship_l.min()) if L else 0.0, float(reserve.min()) if st.reserves else 0.0)
             if lowest < -MASS_TOL * scale:
-                what = "inventory" if inv.min() == lowest else ("in-transit goods" if buf.min() == lowest else "reserve")
-                raise ModelError(f"negative {what} at step {t} ({self.cal.date_of(now)}): {lowest:.6g} t")
+                what = "inventory" if inv.min() == lowest else ("shipment" if ship_l.min() == lowest else "reserve")
+                raise ModelError(f"negative {what} at step {t} ({self.cal.date_of(td[t])}): {lowest:.6g} t")
             np.maximum(inv, 0.0, out=inv)
-            # 9. indicators
-            need_geq = need * dt
-            geq_stock = (inv * self.disp)[:, None, :] * gmask[None, :, :]
-            cover = np.where(need[:, 0] > 0, geq_stock[:, 0].sum(axis=1) / np.maximum(need[:, 0], 1e-300), np.inf)
-            sub_geq = (use * self.disp)[:, st.substitutes].sum(axis=1) if st.substitutes else np.zeros(S)
-            tot_geq = (use * self.disp * gmask[0]).sum(axis=1)
-            arr_geq = arr * self.disp[:, None, :]
-            tot_arr = arr_geq.sum(axis=(1, 2))
-            ctrl_share = np.where(tot_arr > 0, (arr_geq * controlled[None]).sum(axis=(1, 2)) / np.maximum(tot_arr, 1e-300), 0.0)
-            price = 1.0 + premium[:, None, None] * not_incumbent
-            for tf, rate, start in tariffs:
-                price[:, tf.origin, tf.material] *= 1.0 + np.where(now >= start, rate, 0.0)
-            pavg = np.where(tot_arr > 0, (arr_geq * price).sum(axis=(1, 2)) / np.maximum(tot_arr, 1e-300), last_price)
-            last_price = pavg
-            sf = np.where(planned > 0, 1.0 - f, 0.0)
-            rec["demand"][t] = self.demand[t]
-            rec["cell_capacity"][t] = self.good_cap[t]
-            rec["planned_output"][t] = planned
-            rec["cell_output"][t] = output
-            rec["shortfall"][t] = planned - output
-            rec["shortfall_fraction"][t] = sf
-            rec["days_of_cover"][t] = cover
-            rec["substitute_share"][t] = np.where(tot_geq > 0, sub_geq / np.maximum(tot_geq, 1e-300), 0.0)
-            rec["controlled_origin_share"][t] = ctrl_share
-            rec["jobs_at_risk"][t] = exposed * sf
-            rec["anode_cost_index"][t] = pavg * (1.0 + elasticity * sf)
-            rec["cell_cost_index"][t] = ((cum0 + cum_out) / cum0) ** b_learn
-            rec["material_limited"][t] = (f < 1.0 - 1e-9) & (planned > 0)
+            # 8. record the state; indicators are computed after the loop, for all steps at once
+            rec_f[t] = f
+            rec_inv[t] = inv
+            rec_use[t] = use
+            rec_arr_m[t] = arr_m
             if full:
-                rec["inventory"][t] = inv
-                rec["in_transit"][t] = transit
-                rec["deliveries"][t] = arr / dt
-                rec["orders_blocked"][t] = blocked / dt
-                rec["reserve"][t] = reserve
-                rec["consumption"][t] = use / dt
-                per_gwh = self.intensity[:, 0] / np.maximum(self.cell_yield[t], 1e-12)      # t geq per good GWh
-                rec["supportable_by_origin"][t] = (arr_geq * gmask[0]).sum(axis=2) / (per_gwh[:, None] * dt)
+                rec_arr[t] = arr
+                rec_transit[t] = transit
+                rec_blocked[t] = blocked / dt
+                rec_reserve[t] = reserve
                 for k, cinfo in enumerate(ctl):
-                    rec["licence_backlog"][t, :, k] = cinfo["backlog"] + cinfo["dbuf"].sum(axis=0)
-                rec["substitute_by_material"][t] = np.where(tot_geq[:, None] > 0, use * self.disp /
-                                                            np.maximum(tot_geq, 1e-300)[:, None], 0.0) * (
-                    np.isin(np.arange(M), st.substitutes)[None, :])
-        traj = Trajectory(structure=st, t_days=td, dt_days=dts, series=rec, shock_day=shock, mass_error_max=worst)
+                    rec_backlog[t, :, k] = cinfo["backlog"] + cinfo["dbuf"].sum(axis=0)
+            else:
+                arr_geq = arr * disp_l
+                rec_arr_tot[t] = arr_geq.sum(axis=1)
+                rec_arr_ctrl[t] = arr_geq @ ctrl_l
+                rec_arr_price[t] = (arr_geq * (price_l if price_l is not None else price_w(t)[:, lo, lm])).sum(axis=1)
+        # a last, independent check of the transit bookkeeping against the buffer itself
+        drift = float(np.abs(buf.sum(axis=0) @ link_mat - transit).max())
+        if drift > MASS_TOL * scale:
+            raise ModelError(f"in-transit bookkeeping drifted by {drift:.6g} t")
         if full:
-            traj.series["stages"] = self.stages  # type: ignore[assignment]
-            traj.series["nameplate"] = self.nameplate
-        return traj
+            full_arr = np.zeros((T, S, R, M))
+            full_arr[:, :, lo, lm] = rec_arr
+            rec_arr = full_arr
+            controlled = self._controlled_mask()
+            price_w = self._price_weights()
+            arr_geq = rec_arr * self.disp[None, :, None, :]
+            rec_arr_tot = arr_geq.sum(axis=(2, 3))
+            rec_arr_ctrl = (arr_geq * controlled).sum(axis=(2, 3))
+            rec_arr_price = np.stack([(arr_geq[t] * price_w(t)).sum(axis=(1, 2)) for t in range(T)])
+        series = self._indicators(planned_all, need_all, rec_f, rec_inv, rec_use, rec_arr_tot, rec_arr_ctrl,
+                                  rec_arr_price)
+        if full:
+            yr_dt = dts[:, None, None]
+            series.update(inventory=rec_inv, in_transit=rec_transit, deliveries=rec_arr / yr_dt,
+                          orders_blocked=rec_blocked, reserve=rec_reserve, consumption=rec_use / yr_dt,
+                          licence_backlog=rec_backlog)
+            tot_geq = (rec_use * self.disp[None]).sum(axis=2, keepdims=True)
+            is_sub = np.isin(np.arange(M), st.substitutes)[None, None, :]
+            series["substitute_by_material"] = np.where(tot_geq > 0, rec_use * self.disp[None] /
+                                                        np.maximum(tot_geq, 1e-300), 0.0) * is_sub
+            per_gwh = self.intensity[None, :, 0] / np.maximum(self.cell_yield, 1e-12)           # (T,S)
+            gmask0 = np.array([g == 0 for g in st.group_of])
+            series["supportable_by_origin"] = (arr_geq * gmask0).sum(axis=3) / (per_gwh[:, :, None] * dts[:, None, None])
+            series["stages"] = self.capacity_stages()  # type: ignore[assignment]
+            series["nameplate"] = self.nameplate
+        shock = np.full(S, np.nan)
+        for cinfo in ctl:
+            shock = np.fmin(shock, cinfo["eff"])
+        return Trajectory(structure=st, t_days=td, dt_days=dts, series=series, shock_day=shock, mass_error_max=worst)
+
+    # ---- indicators, vectorised over time ------------------------------------------------------
+    def _controlled_mask(self) -> np.ndarray:
+        """(R,M) origins whose share is reported: those under a control, else each material's incumbent."""
+        st = self.st
+        mask = np.zeros((st.R, st.M), bool)
+        for c in st.controls:
+            mask[c.origin, c.material] = True
+        if not st.controls:
+            inc = self.share.mean(axis=0).argmax(axis=0)
+            for m in range(st.M):
+                if self.share[:, :, m].sum() > 0:
+                    mask[inc[m], m] = True
+        return mask
+
+    def _price_weights(self):
+        """A function of the step giving (S,R,M) relative prices: premium off-incumbent, tariffs."""
+        st, res, S = self.st, self.res, self.res.samples
+        premium = _slot(res, "costs.exchina_premium", 0.0)
+        inc = self.share.argmax(axis=1)
+        off = np.ones((S, st.R, st.M))
+        np.put_along_axis(off, inc[:, None, :], 0.0, axis=1)
+        base = 1.0 + premium[:, None, None] * off
+        tariffs = [(tf, _slot(res, f"{tf.path}.rate"), _slot(res, f"{tf.path}.from", -1e9)) for tf in st.tariffs]
+        td = self.cal.t_days
+
+        def at(t: int) -> np.ndarray:
+            if not tariffs:
+                return base
+            p = base.copy()
+            for tf, rate, start in tariffs:
+                p[:, tf.origin, tf.material] *= 1.0 + np.where(td[t] >= start, rate, 0.0)
+            return p
+
+        return at
+
+    def _indicators(self, planned, need, f, inv, use, arr_tot, arr_ctrl, arr_price) -> dict[str, np.ndarray]:
+        st, res, dts = self.st, self.res, self.cal.dt_days
+        output = planned * f
+        sf = np.where(planned > 0, 1.0 - f, 0.0)
+        geq_stock = np.zeros_like(planned)
+        tot_geq = np.zeros_like(planned)
+        sub_geq = np.zeros_like(planned)
+        for m, g in enumerate(st.group_of):
+            if g != 0:
+                continue
+            geq_stock += inv[:, :, m] * self.disp[None, :, m]
+            u = use[:, :, m] * self.disp[None, :, m]
+            tot_geq += u
+            if m in st.substitutes:
+                sub_geq += u
+        cover = np.where(need[:, :, 0] > 0, geq_stock / np.maximum(need[:, :, 0], 1e-300), np.inf)
+        ctrl_share = np.where(arr_tot > 0, arr_ctrl / np.maximum(arr_tot, 1e-300), 0.0)
+        pavg = np.where(arr_tot > 0, arr_price / np.maximum(arr_tot, 1e-300), np.nan)
+        pavg = _ffill(pavg, 1.0)
+        elasticity = _slot(res, "costs.scarcity_elasticity", 0.0)
+        lrate = _slot(res, "costs.learning_rate", 0.0)
+        exposed = _slot(res, "jobs.exposed", 0.0)
+        cum0 = np.maximum(planned[0] * DAYS_PER_YEAR, 1e-9)
+        cum_out = np.cumsum(output * dts[:, None], axis=0)
+        b_learn = np.log2(np.maximum(1.0 - lrate, 1e-12))
+        return {
+            "demand": self.demand, "cell_capacity": self.good_cap, "planned_output": planned, "cell_output": output,
+            "shortfall": planned - output, "shortfall_fraction": sf, "days_of_cover": cover,
+            "substitute_share": np.where(tot_geq > 0, sub_geq / np.maximum(tot_geq, 1e-300), 0.0),
+            "controlled_origin_share": ctrl_share, "jobs_at_risk": exposed[None, :] * sf,
+            "anode_cost_index": pavg * (1.0 + elasticity[None, :] * sf),
+            "cell_cost_index": ((cum0 + cum_out) / cum0) ** b_learn[None, :],
+            "material_limited": ((f < 1.0 - 1e-9) & (planned > 0)).astype(float),
+        }
 
 
-def _scatter_add(buf: np.ndarray, tidx: np.ndarray, ship: np.ndarray) -> None:
-    """buf[tidx[s,r,m], s, r, m] += ship[s,r,m]; each (s,r,m) once, so plain fancy indexing is exact."""
-    S, R, M = ship.shape
-    s_i = np.arange(S)[:, None, None]
-    r_i = np.arange(R)[None, :, None]
-    m_i = np.arange(M)[None, None, :]
-    buf[tidx, s_i, r_i, m_i] += ship
+def _ffill(x: np.ndarray, first: float) -> np.ndarray:
+    """Carry the last defined value forward along time (NaN where nothing arrived)."""
+    out = x.copy()
+    prev = np.full(x.shape[1], first)
+    for t in range(len(out)):
+        row = out[t]
+        nan = np.isnan(row)
+        row[nan] = prev[nan]
+        prev = row
+    return out
 
 
 def simulate(scn: Scenario, res: Resolved, record: str = "full") -> Trajectory:

@@ -33,12 +33,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.samples < 1:
         raise bad("--samples", f"--samples must be at least 1 (got {args.samples})")
-    if args.samples > 1_000_000:
-        raise bad("--samples", "--samples above 1,000,000 in one run", "use 'batsim sweep' for large ensembles")
+    if args.samples > 20_000:
+        raise bad("--samples", f"--samples {args.samples} is more than a run keeps time series for (20,000)",
+                  "use 'batsim sweep SCENARIO --method mc --samples N' for large ensembles")
     import sim
 
     scn = sim.load_scenario(args.scenario)
-    res = sim.run(scn, samples=args.samples, seed=args.seed, engine=args.engine)
+    res = sim.run(scn, samples=args.samples, seed=args.seed, engine=args.engine, record="full")
     folder = res.write(args.out, plots=not args.no_plots, argv=["batsim", *sys.argv[1:]])
     if args.quiet:
         print(folder)
