@@ -25,24 +25,22 @@ def _plt() -> Any:
 
 
 def _policy_marks(ax: Any, result: Any) -> None:
-    """Vertical lines at each export control's announcement, effect and suspension dates."""
+    """Vertical lines at each export control's announcement, effect and suspension dates (in the legend)."""
     scn = result.scenario
     start = np.datetime64(scn.calendar.start)
-    ymax = ax.get_ylim()[1]
-    seen = set()
+    styles = {"announced": ":", "effective": "--", "suspended": "-.", "reinstated": (0, (5, 1))}
     for c in result.trajectory.structure.controls:
-        for key, label, style in (("announced", "announced", ":"), ("effective", "effective", "--"),
-                                  ("suspensions.0.start", "suspended", "-."), ("suspensions.0.end", "reinstated", "--")):
+        keys = [("announced", "announced"), ("effective", "effective")]
+        keys += [(f"suspensions.{j}.start", "suspended") for j in range(c.n_suspensions)]
+        keys += [(f"suspensions.{j}.end", "reinstated") for j in range(c.n_suspensions)]
+        for key, label in keys:
             v = result.resolved.slots.get(f"{c.path}.{key}")
             if v is None:
                 continue
             day = float(np.median(v))
             x = start + np.timedelta64(int(day), "D")
-            if (label, int(day)) in seen:
-                continue
-            seen.add((label, int(day)))
-            ax.axvline(x, color="0.35", ls=style, lw=1)
-            ax.text(x, ymax, f" {c.id} {label}", rotation=90, va="top", ha="left", fontsize=7, color="0.25")
+            when = scn.calendar.date_of(day).isoformat()
+            ax.axvline(x, color="0.3", ls=styles[label], lw=1, label=f"{c.id} {label} {when}")
 
 
 def _band(ax: Any, x: np.ndarray, arr: np.ndarray, label: str, color: str | None = None) -> None:
@@ -60,7 +58,12 @@ def _finish(fig: Any, ax: Any, result: Any, title: str, ylabel: str, path: Path)
     ax.set_xlabel("date")
     ax.grid(alpha=0.3)
     _policy_marks(ax, result)
-    ax.legend(fontsize=7, loc="best")
+    handles, labels = [], []
+    for a in fig.axes:
+        h, lab = a.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    ax.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -76,22 +79,24 @@ def write_plots(result: Any, folder: str | Path) -> list[Path]:
     yr = DAYS_PER_YEAR
     paths = []
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 5.6))
     if "supportable_by_origin" in s:
         sup = np.median(s["supportable_by_origin"], axis=1) * yr
         order = [r for r in range(st.R) if sup[:, r].any()]
         ax.stackplot(x, *[sup[:, r] for r in order], labels=[f"anode deliveries from {st.regions[r]}" for r in order],
                      colors=[_COLORS.get(st.regions[r], None) for r in order], alpha=0.55)
-    _band(ax, x, s["demand"] * yr, "cell demand", "black")
-    _band(ax, x, s["planned_output"] * yr, "planned output", "0.45")
+    top = max(1.0, float(np.quantile(s["planned_output"] * yr, 0.99)) * 1.6)
+    dmax = float(np.max(np.median(s["demand"], axis=1))) * yr
+    _band(ax, x, s["demand"] * yr, "cell demand" + (f" (off scale: rises to {dmax:,.0f})" if dmax > top else ""), "black")
+    _band(ax, x, s["planned_output"] * yr, "planned output (capped by capacity)", "0.45")
     _band(ax, x, s["cell_output"] * yr, "cell output", "#e67e22")
-    ax.set_ylim(0, max(1.0, float(np.quantile(s["planned_output"] * yr, 0.99)) * 1.6))
+    ax.set_ylim(0, top)
     _finish(fig, ax, result, "Anode supply by origin (as GWh of cells it supports) against demand and output",
             "GWh/year", folder / "supply_by_origin.png")
     paths.append(folder / "supply_by_origin.png")
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 5.6))
     cover = np.where(np.isfinite(s["days_of_cover"]), s["days_of_cover"], np.nan)
     _band(ax, x, cover, "anode inventory cover", "#2c3e50")
     ax.set_ylim(bottom=0)
@@ -100,19 +105,19 @@ def write_plots(result: Any, folder: str | Path) -> list[Path]:
     paths.append(folder / "inventory_cover.png")
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 5.6))
     _band(ax, x, s["shortfall_fraction"] * 100, "shortfall of planned output", "#c0392b")
     ax.set_ylim(0, 100)
     ax2 = ax.twinx()
-    ax2.plot(x, np.median(s["jobs_at_risk"], axis=1) / 1000, color="0.3", lw=1, ls="--", label="jobs at risk")
-    ax2.set_ylabel("jobs at risk (thousands, dashed)")
+    ax2.plot(x, np.median(s["jobs_at_risk"], axis=1) / 1000, color="#7f8c8d", lw=1.2, label="jobs at risk")
+    ax2.set_ylabel("jobs at risk (thousands, grey line)")
     ax2.set_ylim(bottom=0)
     _finish(fig, ax, result, "Cell output shortfall and jobs at risk", "shortfall (% of planned output)",
             folder / "shortfall.png")
     paths.append(folder / "shortfall.png")
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 5.6))
     _band(ax, x, s["substitute_share"] * 100, "Si/C share of anode duty", "#16a085")
     _band(ax, x, s["controlled_origin_share"] * 100, "controlled-origin share of deliveries", "#c0392b")
     ax.set_ylim(0, 105)

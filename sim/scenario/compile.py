@@ -20,7 +20,7 @@ from ..core import units
 from ..core.calendar import Calendar
 from ..core.errors import BadInput, Problem
 from ..provenance.registry import Evidence, Parameter, Registry, sample_values
-from .load import Document
+from .load import Document, is_quantity
 from .schema import scenario_schema
 from .slots import DATE, SlotSpec, spec_for
 
@@ -79,13 +79,9 @@ class Scenario:
 
 # ---- walking quantities -----------------------------------------------------------------------
 
-def _is_quantity(v: Any) -> bool:
-    return isinstance(v, dict) and bool({"param", "lever", "value"} & set(v)) and "id" not in v
-
-
 def iter_quantities(data: Any, path: tuple = ()) -> Iterator[tuple[tuple, dict]]:
     """Every quantity mapping in a document, with its key path."""
-    if _is_quantity(data):
+    if is_quantity(data):
         yield path, data
     elif isinstance(data, dict):
         for k, v in data.items():
@@ -131,7 +127,7 @@ def _explain(doc: Document, err: Any) -> list[Problem]:
             hint = f"did you mean '{near[0]}'?" if near else "allowed keys: " + ", ".join(allowed)
             out.append(doc.problem(path + (k,), f"unknown key '{k}'", hint, key=True))
         return out
-    if err.validator == "oneOf" and isinstance(err.instance, dict) and "quantity" in str(err.schema.get("description", "")):
+    if err.validator == "oneOf" and isinstance(err.instance, dict) and "provenance" in str(err.schema.get("description", "")):
         keys = set(err.instance)
         if "param" in keys:
             hint = "a registry reference is just {param: some.id}"
@@ -142,7 +138,7 @@ def _explain(doc: Document, err: Any) -> list[Problem]:
         else:
             hint = "write {param: ID}, {lever: V, unit: U, why: ..} or {value: V, unit: U, cite: {...}}"
         return [doc.problem(path, "not a valid quantity", hint)]
-    if err.validator == "oneOf" and not isinstance(err.instance, dict) and "quantity" in str(err.schema.get("description", "")):
+    if err.validator == "oneOf" and not isinstance(err.instance, dict) and "provenance" in str(err.schema.get("description", "")):
         return [doc.problem(path, f"bare value {err.instance!r} where a quantity is expected",
                             "numbers carry provenance: {param: ID}, or {lever: V, unit: U, why: ..}")]
     if err.validator == "required":

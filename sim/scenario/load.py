@@ -62,9 +62,14 @@ def _positions(loc: Located, path: tuple, new_path: tuple, doc: Document) -> Non
                 target[new_path + p[n:]] = (loc.file, line, col)
 
 
+def is_quantity(v: Any) -> bool:
+    """True for a quantity mapping ({param}, {lever, ..} or {value, ..}), which a child replaces whole."""
+    return isinstance(v, dict) and bool({"param", "lever", "value"} & set(v)) and "id" not in v
+
+
 def _merge(base: Any, base_path: tuple, child: Any, child_loc: Located, child_path: tuple,
            out_path: tuple, doc: Document) -> Any:
-    if isinstance(base, dict) and isinstance(child, dict):
+    if isinstance(base, dict) and isinstance(child, dict) and not is_quantity(child):
         out = dict(base)
         for k, v in child.items():
             if k == "extends" and out_path == ():

@@ -262,7 +262,7 @@ class StockFlowModel:
             rel_days[:, m] = _slot(res, f"reserves.{name}.release_days", 30.0)
         reserve0 = reserve.copy()
         planned_all, need_all, uplan_all = self.planned_use()
-        lead_avg = (self.share * self.lead).sum(axis=1)                                        # (S,M)
+        lead_avg = (self.share * k_lead * dt_ref).sum(axis=1)     # (S,M) days, as the pipeline holds them
         # materials a control may bind, and where the sourcing rules need per-step shares
         surge_mats = sorted({ci["c"].material for ci in ctl})
 
@@ -327,13 +327,7 @@ class StockFlowModel:
 
         for t in range(T):
             dt = dts[t]
-            # 1. arrivals
-            slot = t % Lb
-            arr = buf[slot].copy()
-            buf[slot] = 0.0
-            arr_m = arr @ link_mat
-            inv += arr_m
-            transit -= arr_m
+            # 1. a ban that seizes goods on the way does so from the start of its first step
             for cinfo in ctl:
                 if t in cinfo["lose_steps"]:  # a ban that seizes goods already on the way
                     c = cinfo["c"]
@@ -343,6 +337,13 @@ class StockFlowModel:
                     buf[:, :, li] *= ~starts
                     lost_cum[:, c.material] += gone
                     transit[:, c.material] -= gone
+            # 1. arrivals
+            slot = t % Lb
+            arr = buf[slot].copy()
+            buf[slot] = 0.0
+            arr_m = arr @ link_mat
+            inv += arr_m
+            transit -= arr_m
             u_plan = uplan_all[t]
             # 2. reserves release when cover is low
             if st.reserves:
@@ -397,7 +398,8 @@ class StockFlowModel:
                     position[:, m] += cinfo["backlog"] + cinfo["dbuf"].sum(axis=0)
                     tgt[:, m] += np.where(cinfo["waiting"][t], cinfo["surge"], 0.0) * target_days[:, m]
             af = adj_frac if uniform_dt else np.minimum(1.0, dt / adj)[:, None]
-            order = np.maximum(0.0, u_plan * dt + (u_plan * tgt - position) * af)
+            # replace this step's use, and close part of the gap left after that (steady state: no gap)
+            order = np.maximum(0.0, u_plan * dt + (u_plan * (tgt - dt) - position) * af)
             # 5. split across origins (on links): preferred shares, sourcing rules, diversion, capacity
             if rules:
                 s = self.share.copy()
@@ -434,9 +436,12 @@ class StockFlowModel:
                 spare = cap_step - placed
                 if ctl:
                     spare[barred] = 0.0
-                w = np.where(spare > 0, s_l + 1e-9, 0.0)
-                wsum = w @ link_mat
-                extra = np.minimum(spare, w / np.maximum(wsum, 1e-300)[:, lm] * redirect[:, lm])
+                # orders that could not be placed go where there is spare capacity, in proportion
+                # to it: exact in one pass (no origin is offered more than it can ship)
+                spare = np.maximum(spare, 0.0)
+                room = spare @ link_mat                                             # (S,M)
+                take = np.minimum(1.0, redirect / np.maximum(room, 1e-300))
+                extra = spare * take[:, lm]
                 placed += extra
                 blocked += redirect - extra @ link_mat                # orders no one could take this step
             # 6. export controls on what was placed with a controlled origin
@@ -525,9 +530,8 @@ class StockFlowModel:
         series = self._indicators(planned_all, need_all, rec_f, rec_inv, rec_use, rec_arr_tot, rec_arr_ctrl,
                                   rec_arr_price)
         if full:
-            yr_dt = dts[:, None, None]
-            series.update(inventory=rec_inv, in_transit=rec_transit, deliveries=rec_arr / yr_dt,
-                          orders_blocked=rec_blocked, reserve=rec_reserve, consumption=rec_use / yr_dt,
+            series.update(inventory=rec_inv, in_transit=rec_transit, deliveries=rec_arr / dts[:, None, None, None],
+                          orders_blocked=rec_blocked, reserve=rec_reserve, consumption=rec_use / dts[:, None, None],
                           licence_backlog=rec_backlog)
             tot_geq = (rec_use * self.disp[None]).sum(axis=2, keepdims=True)
             is_sub = np.isin(np.arange(M), st.substitutes)[None, None, :]

@@ -1,0 +1,47 @@
+"""Shared fixtures: repository paths, the CLI run in-process, scenario files written on the fly."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+MAIN = SCENARIOS / "graphite-controls-2025.yaml"
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture) -> Callable[..., tuple[int, str, str]]:
+    """Run `batsim ARGS` in-process; returns (exit code, stdout, stderr)."""
+    from sim.cli.main import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write a file under tmp_path (dedented) and return its path."""
+
+    def _write(name: str, text: str) -> Path:
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return p
+
+    return _write
+
+
+def child_of_baseline(body: str) -> str:
+    """A scenario that extends the shipped baseline (absolute path), plus ``body``."""
+    return f"extends: {SCENARIOS / 'baseline.yaml'}\nid: test-child\n" + textwrap.dedent(body).lstrip("\n")
