@@ -12,6 +12,16 @@ from sim.stockflow import engine as engine_mod
 from sim.stockflow.ensemble import run_kpis
 
 SHIPPED = sorted(SCENARIOS.glob("*.yaml"))
+BAN_2026 = """
+policies:
+  export_controls:
+    - id: ban
+      origin: CN
+      material: graphite
+      regime: ban
+      effective: {lever: 2026-01-07, unit: date, why: test}
+      in_transit: %s
+"""
 
 
 @pytest.fixture(scope="module")
@@ -51,20 +61,11 @@ def test_no_controls_and_enough_capacity_means_no_shortfall():
 
 def test_zero_inventory_and_a_ban_gives_shortfall_from_the_effective_date(write):
     p = write("ban0.yaml", child_of_baseline("""
-        inventory:
-          graphite:
-            initial_days: {lever: 0, unit: day, why: test}
-            target_days: {lever: 0, unit: day, why: test}
-        policies:
-          export_controls:
-            - id: ban
-              origin: CN
-              material: graphite
-              regime: ban
-              effective: {lever: 2026-01-07, unit: date, why: test}
-              in_transit: lose
-              diversion: {lever: 0, unit: dimensionless, why: test}
-    """))
+inventory:
+  graphite:
+    initial_days: {lever: 0, unit: day, why: test}
+    target_days: {lever: 0, unit: day, why: test}
+""" + BAN_2026 % "lose" + "      diversion: {lever: 0, unit: dimensionless, why: test}\n"))
     res = sim.run(p)
     s = res.trajectory.series
     dates = res.dates
@@ -181,17 +182,7 @@ def test_the_mass_balance_check_fires(main_scn, monkeypatch):
 
 
 def test_ban_in_transit_lose_versus_deliver(write):
-    text = """
-        policies:
-          export_controls:
-            - id: ban
-              origin: CN
-              material: graphite
-              regime: ban
-              effective: {lever: 2026-01-07, unit: date, why: test}
-              in_transit: %s
-    """
-    lose = sim.run(write("lose.yaml", child_of_baseline(text % "lose")))
-    keep = sim.run(write("keep.yaml", child_of_baseline(text % "deliver")))
+    lose = sim.run(write("lose.yaml", child_of_baseline(BAN_2026 % "lose")))
+    keep = sim.run(write("keep.yaml", child_of_baseline(BAN_2026 % "deliver")))
     assert lose.kpis["cell_output_shortfall_gwh"][0] > keep.kpis["cell_output_shortfall_gwh"][0]
     assert lose.kpis["days_until_stockout"][0] < keep.kpis["days_until_stockout"][0]
