@@ -23,7 +23,7 @@ from .stockflow import kpis as _kpis
 from .stockflow.engine import Trajectory, simulate
 from .stockflow.ensemble import run_kpis
 
-ENGINES = ("stockflow",)
+ENGINES = ("stockflow", "des", "hybrid")
 
 
 def load_scenario(path: str | Path, registry: Registry | None = None) -> Scenario:
@@ -84,19 +84,28 @@ class Result:
 
 def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine: str = "stockflow",
         given: dict[str, np.ndarray] | None = None, record: str | None = None,
-        uncertain: bool | None = None) -> Result:
+        uncertain: bool | None = None, replications: int = 1, workers: int | None = None) -> Result:
     """Run a scenario. ``samples > 1`` draws every ranged parameter from its distribution.
 
     ``given`` fixes parameter ids to arrays of length ``samples`` (a sweep's design).
     ``record`` is ``"full"`` (every series) or ``"summary"`` (what the KPIs need); by default
     full up to 2,000 samples. ``uncertain=False`` keeps every parameter not in ``given`` at its
     nominal value whatever ``samples`` is (a sweep's design varies only its own columns).
+    Engines ``des`` and ``hybrid`` (sim.des, docs/des.md) run ``replications`` stochastic
+    replications on ``workers`` processes; each replication is one sample of the result.
     """
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if engine not in ENGINES:
         raise ValueError(f"unknown engine '{engine}'; available: {', '.join(ENGINES)}")
     if samples < 1:
         raise ValueError("samples must be at least 1")
+    if engine != "stockflow":
+        from .des import run_des
+
+        return run_des(scn, samples=samples, seed=seed, engine=engine, given=given, replications=replications,
+                       workers=workers, uncertain=uncertain)
+    if replications != 1:
+        raise ValueError("replications apply to the des and hybrid engines; the stock-flow engine is deterministic")
     res = resolve(scn, samples=samples, seed=seed, given=given, uncertain=uncertain)
     record = record or ("full" if samples <= 2000 else "summary")
     if record == "summary":      # KPIs only: blocks of samples, bounded memory

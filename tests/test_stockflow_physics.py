@@ -186,3 +186,33 @@ def test_ban_in_transit_lose_versus_deliver(write):
     keep = sim.run(write("keep.yaml", child_of_baseline(BAN_2026 % "deliver")))
     assert lose.kpis["cell_output_shortfall_gwh"][0] > keep.kpis["cell_output_shortfall_gwh"][0]
     assert lose.kpis["days_until_stockout"][0] < keep.kpis["days_until_stockout"][0]
+
+
+def test_a_seizing_ban_on_the_first_step(write):
+    """Regression: the first step has no 'before'; the ban must still seize goods on the way."""
+    lose = sim.run(write("lose.yaml", child_of_baseline((BAN_2026 % "lose").replace("2026-01-07", "2025-01-01"))))
+    keep = sim.run(write("keep.yaml", child_of_baseline((BAN_2026 % "deliver").replace("2026-01-07", "2025-01-01"))))
+    assert lose.kpis["days_until_stockout"][0] < keep.kpis["days_until_stockout"][0]
+    assert lose.trajectory.series["in_transit"][0, 0, 0] < keep.trajectory.series["in_transit"][0, 0, 0]
+
+
+def test_recovery_must_last():
+    from sim.stockflow import kpis
+    from sim.stockflow.engine import Trajectory
+
+    T = 60
+    td = np.arange(T) * 7.0
+    sf = np.zeros((T, 2))
+    sf[10:50, :] = 0.4
+    sf[59, 1] = 0.0
+    sf[50:59, 1] = 0.4                 # sample 1 dips below 1% only in the last step
+    series = {k: np.zeros((T, 2)) for k in ("shortfall", "planned_output", "cell_output", "jobs_at_risk",
+                                           "substitute_share", "controlled_origin_share", "days_of_cover",
+                                           "anode_cost_index", "cell_cost_index")}
+    series["shortfall_fraction"] = sf
+    series["material_limited"] = (sf > 0).astype(float)
+    traj = Trajectory(structure=None, t_days=td, dt_days=np.full(T, 7.0), series=series,
+                      shock_day=np.zeros(2), mass_error_max=0.0)
+    k = kpis.compute(traj)
+    assert k["recovery_date"][0] == td[50]
+    assert np.isnan(k["recovery_date"][1])

@@ -1,4 +1,4 @@
-"""Write a run's folder atomically: timeseries.csv, summary.json, manifest.json, plots/."""
+"""Write a run's folder atomically: timeseries.csv, summary.json, manifest.json, plots/ (and events.csv)."""
 from __future__ import annotations
 
 import json
@@ -16,10 +16,16 @@ def write_run(result: Any, out: Path, plots: bool = True, argv: list[str] | None
         (tmp / "timeseries.csv").write_text(tables.timeseries_csv(result), encoding="utf-8")
         if result.samples > 1:
             (tmp / "timeseries_bands.csv").write_text(tables.bands_csv(result), encoding="utf-8")
-        (tmp / "summary.json").write_text(json.dumps(tables.summary(result), indent=2, ensure_ascii=False,
-                                                     default=str) + "\n", encoding="utf-8")
-        (tmp / "manifest.json").write_text(json.dumps(manifest.build(result, argv), indent=2, ensure_ascii=False,
-                                                      default=str) + "\n", encoding="utf-8")
+        summ = result.summary() if hasattr(result, "summary") else tables.summary(result)
+        (tmp / "summary.json").write_text(json.dumps(summ, indent=2, ensure_ascii=False, default=str) + "\n",
+                                          encoding="utf-8")
+        man = manifest.build(result, argv)
+        if hasattr(result, "manifest_extra"):        # engine-specific records (DES: replications, settings)
+            man.update(result.manifest_extra())
+        (tmp / "manifest.json").write_text(json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n",
+                                           encoding="utf-8")
+        if hasattr(result, "events_csv"):            # discrete-event engines: events.csv
+            (tmp / "events.csv").write_text(result.events_csv(), encoding="utf-8")
         if plots:
             from .plots import write_plots
 

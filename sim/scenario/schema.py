@@ -15,6 +15,7 @@ ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 REGIMES = ["none", "licence", "quota", "ban"]
+DELAY_SHAPES = ["fixed", "gamma", "lognormal", "uniform"]
 
 
 def _obj(props: dict[str, Any], required: list[str] | None = None, desc: str = "") -> dict[str, Any]:
@@ -92,6 +93,17 @@ def scenario_schema() -> dict[str, Any]:
         "yield": _obj({"start": q, "target": q, "end": q}),
         "note": {"type": "string"},
     }, ["id"])
+    shape = {"enum": DELAY_SHAPES, "description": "distribution of a delay around its mean (cv sets the spread)"}
+    des = _obj({
+        "lot_size": _map(q, "tonnes per lot (shipment and licence application), by material; "
+                            "default: the material's peak planned use per step / lots_per_step", r"^[a-z][a-z0-9_]*$"),
+        "lots_per_step": q,
+        "lead_time": _obj({"shape": shape, "cv": q}),
+        "licence": _obj({"servers": q, "service_shape": shape, "service_cv": q,
+                         "decision_shape": shape, "decision_cv": q}),
+        "commissioning": _obj({"shape": shape, "slip_mean": q, "slip_cv": q}),
+        "batch_yield_sd": q,
+    }, desc="settings of the discrete-event engine (--engine des|hybrid); see docs/des.md")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://batsim.invalid/scenario.schema.json",
@@ -133,6 +145,7 @@ def scenario_schema() -> dict[str, Any]:
                               "tariffs": {"type": "array", "items": tariff}}),
             "jobs": _obj({"exposed": q}),
             "costs": _obj({"exchina_premium": q, "scarcity_elasticity": q, "learning_rate": q}),
+            "des": des,
             "claims": {"type": "array", "items": _obj({
                 "param": {"type": "string", "pattern": ID_PATTERN}, "kpi": {"type": "string"},
                 "note": {"type": "string"}}, ["param", "kpi"])},

@@ -72,6 +72,17 @@ SLOTS: tuple[SlotSpec, ...] = (
     SlotSpec("costs.exchina_premium", "dimensionless", 0, what="price premium of supply outside the controlled origin"),
     SlotSpec("costs.scarcity_elasticity", "dimensionless", 0, what="price rise per unit shortfall fraction"),
     SlotSpec("costs.learning_rate", "dimensionless", 0, 1, what="cost fall per doubling of cumulative output"),
+    # discrete-event engine (sim/des, docs/des.md)
+    SlotSpec("des.lot_size.*", "t", 0, low_open=True, what="tonnes per lot (shipment and licence application)"),
+    SlotSpec("des.lots_per_step", "dimensionless", 0, 10000, low_open=True,
+             what="lots per step at a material's peak planned use (sets the default lot size)"),
+    SlotSpec("des.lead_time.cv", "dimensionless", 0, 3, what="coefficient of variation of transit times"),
+    SlotSpec("des.licence.servers", "dimensionless", 1, 10000, what="licence applications reviewed in parallel"),
+    SlotSpec("des.licence.service_cv", "dimensionless", 0, 3, what="coefficient of variation of review times"),
+    SlotSpec("des.licence.decision_cv", "dimensionless", 0, 3, what="coefficient of variation of decision delays"),
+    SlotSpec("des.commissioning.slip_mean", "day", 0, what="mean random slip of a plant's online date"),
+    SlotSpec("des.commissioning.slip_cv", "dimensionless", 0, 3, what="coefficient of variation of the slip"),
+    SlotSpec("des.batch_yield_sd", "dimensionless", 0, 0.2, what="batch-to-batch standard deviation of cell yield"),
 )
 
 

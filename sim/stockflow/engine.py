@@ -331,7 +331,8 @@ class StockFlowModel:
             for cinfo in ctl:
                 if t in cinfo["lose_steps"]:  # a ban that seizes goods already on the way
                     c = cinfo["c"]
-                    starts = cinfo["active"][t] & ~(cinfo["active"][t - 1] if t else False)
+                    before = cinfo["active"][t - 1] if t else np.zeros(S, bool)
+                    starts = cinfo["active"][t] & ~before
                     li = link_of[(c.origin, c.material)]
                     gone = buf[:, :, li].sum(axis=0) * starts
                     buf[:, :, li] *= ~starts

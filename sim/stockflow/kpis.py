@@ -6,7 +6,7 @@ Definitions (also in README):
 - ``days_until_stockout``: days from the first export control's effective date (the run's start
   if there is none) to the first step in which material shortage limits output; null if never.
 - ``recovery_date``: the step after the last one with shortfall above 1%, if output was limited
-  at some point and the shortfall is below 1% at the end; null otherwise.
+  at some point and stays within 1% of plan for at least 28 days to the end; null otherwise.
 - ``jobs_at_risk_peak``: exposed jobs x the peak shortfall fraction.
 - ``jobs_at_risk_first_week``: the same, seven days after the first control takes effect.
 - ``sic_anode_share_end``: share of the anode duty (graphite-equivalent) served by substitutes
@@ -19,6 +19,7 @@ import numpy as np
 from .engine import Trajectory
 
 RECOVERY_THRESHOLD = 0.01
+RECOVERY_DAYS = 28.0
 DATE_KPIS = ("recovery_date",)
 KPI_UNITS = {
     "cell_output_shortfall_gwh": "GWh", "peak_shortfall_fraction": "dimensionless", "days_until_stockout": "day",
@@ -56,8 +57,10 @@ def compute(traj: Trajectory) -> dict[str, np.ndarray]:
     out["days_until_stockout"] = np.where(first >= 0, td[np.maximum(first, 0)] - origin, np.nan)
     above = s["shortfall_fraction"] > RECOVERY_THRESHOLD
     last_above = np.where(above.any(axis=0), T - 1 - above[::-1].argmax(axis=0), -1)
-    recovered = (first >= 0) & (last_above < T - 1)
     rec_step = np.minimum(last_above + 1, T - 1)
+    end = td[-1] + dts[-1]
+    # a recovery counts only if output stays within 1% of plan for RECOVERY_DAYS to the end
+    recovered = (first >= 0) & (last_above < T - 1) & (end - td[rec_step] >= RECOVERY_DAYS)
     out["recovery_date"] = np.where(recovered & (last_above >= 0), td[rec_step], np.nan)  # days since start
     out["jobs_at_risk_peak"] = s["jobs_at_risk"].max(axis=0)
     wk = np.where(np.isnan(shock), np.nan, shock + 7.0)

@@ -1,0 +1,150 @@
+"""The licensing authority of one export control: a queue of applications before a finite team.
+
+Each lot from a controlled origin needs a licence while the control binds. Its application
+joins a FIFO queue for one of ``servers`` reviewers (a ``simpy.Resource``). A review takes
+``lot / (rate / servers) x factor`` days, where ``rate`` (t/day) is the control's
+``licence.capacity_share`` times the pre-control flow, so a busy team processes ``rate``
+tonnes a day whatever the lot size; the factor has mean 1 and cv ``des.licence.service_cv``
+(1 = exponential: M/M/c when applications arrive as a Poisson stream). After the review a
+decision comes ``decision_days x factor`` later (cv ``des.licence.decision_cv``) without holding
+a reviewer; the licence is granted with probability ``licence.approval`` and the lot ships,
+otherwise the order is refused. When the requirement lifts (a suspension starts, the control
+ends) every pending application - queued, under review or awaiting its decision - is released
+and its lot ships at once.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import simpy
+
+from .streams import Multiplier, Uniform
+
+QUEUED, REVIEW, DECISION = 0, 1, 2
+
+
+class Application:
+    """One licence application (one lot)."""
+
+    __slots__ = ("id", "qty", "submitted", "started", "reviewed", "phase", "tag")
+
+    def __init__(self, aid: int, qty: float, now: float, tag: object = None):
+        self.id, self.qty, self.submitted, self.tag = aid, qty, now, tag
+        self.started = self.reviewed = float("nan")
+        self.phase = QUEUED
+
+
+class LicensingAuthority:
+    """Applications queue for ``servers`` reviewers; decisions after a delay; approval by chance."""
+
+    def __init__(self, env: simpy.Environment, name: str, rate: float, servers: int, service: Multiplier,
+                 decision_days: float, decision: Multiplier, approval: float, uniform: Uniform,
+                 on_grant: Callable[[Application, str], None], on_refuse: Callable[[Application], None],
+                 log: Callable[[str, str, float], None] | None = None, keep: bool = False):
+        self.env, self.name = env, name
+        self.servers = int(servers)
+        self.set_rate(rate)
+        self.team = simpy.Resource(env, capacity=self.servers)
+        self.service, self.decision = service, decision
+        self.decision_days, self.approval, self.uniform = float(decision_days), float(approval), uniform
+        self.on_grant, self.on_refuse, self.log = on_grant, on_refuse, log
+        self._never = env.event()
+        self.pending: dict[int, simpy.Process] = {}
+        self.pending_t = 0.0
+        self._next = 0
+        # statistics: counts, sums, and time integrals of the number waiting and under review
+        self.waiting = self.reviewing = 0
+        self.area_waiting = self.area_reviewing = 0.0
+        self._last = env.now
+        self.submitted = self.granted = self.refused = self.released = 0
+        self.refused_t = 0.0
+        self.sum_to_decision = 0.0
+        self.decided = 0
+        self.records: list[Application] | None = [] if keep else None
+
+    def set_rate(self, rate: float) -> None:
+        """Set the team's review rate (t/day), e.g. once the pre-control flow is known."""
+        self.rate = float(rate)
+        self.per_server = self.rate / self.servers if self.rate > 0 else 0.0
+
+    def _mark(self) -> None:
+        now = self.env.now
+        dt = now - self._last
+        if dt:
+            self.area_waiting += self.waiting * dt
+            self.area_reviewing += self.reviewing * dt
+            self._last = now
+
+    def apply(self, qty: float, tag: object = None) -> Application:
+        """Submit an application for a lot of ``qty`` tonnes."""
+        app = Application(self._next, qty, self.env.now, tag)
+        self._next += 1
+        self.submitted += 1
+        self.pending_t += qty
+        self.pending[app.id] = self.env.process(self._run(app))
+        if self.log is not None:
+            self.log("licence_apply", self.name, qty)
+        return app
+
+    def _run(self, app: Application):
+        env = self.env
+        self._mark()
+        self.waiting += 1
+        try:
+            if self.per_server <= 0:
+                yield self._never          # no processing capacity: waits until the requirement lifts
+            with self.team.request() as req:
+                yield req
+                self._mark()
+                self.waiting -= 1
+                self.reviewing += 1
+                app.phase, app.started = REVIEW, env.now
+                yield env.timeout(app.qty / self.per_server * self.service())
+                self._mark()
+                self.reviewing -= 1
+            app.phase, app.reviewed = DECISION, env.now
+            delay = self.decision_days * self.decision()
+            if delay > 0:
+                yield env.timeout(delay)
+        except simpy.Interrupt:
+            self._mark()
+            if app.phase == QUEUED:
+                self.waiting -= 1
+            elif app.phase == REVIEW:
+                self.reviewing -= 1
+            self._close(app)
+            self.released += 1
+            self.on_grant(app, "licence_release")
+            return
+        self._close(app)
+        if self.uniform() < self.approval:
+            self.granted += 1
+            self.on_grant(app, "licence_approve")
+        else:
+            self.refused += 1
+            self.refused_t += app.qty
+            self.on_refuse(app)
+            if self.log is not None:
+                self.log("licence_refuse", self.name, app.qty)
+
+    def _close(self, app: Application) -> None:
+        del self.pending[app.id]
+        self.pending_t -= app.qty
+        if self.pending_t < 1e-9 * max(app.qty, 1.0) and not self.pending:
+            self.pending_t = 0.0
+        self.decided += 1
+        self.sum_to_decision += self.env.now - app.submitted
+        if self.records is not None:
+            self.records.append(app)
+
+    def lift(self) -> float:
+        """The licence requirement lifts now: release every pending application; returns their tonnes."""
+        total = self.pending_t
+        for proc in list(self.pending.values()):
+            proc.interrupt("lifted")
+        return total
+
+    def areas(self) -> tuple[float, float, float]:
+        """(now, integral of the number waiting, integral of the number under review) since the start."""
+        self._mark()
+        return self.env.now, self.area_waiting, self.area_reviewing

@@ -1,0 +1,167 @@
+"""One replication: wire the processes of one sample together, run them, return what was recorded.
+
+Processes: the clock (records each step at its end, then runs the cell makers' step), one
+control process per export control, one licensing authority per licence control (application
+processes queue at its reviewers), suppliers' lots in transit (one arrival event each), and in
+engine ``des`` one commissioning process per capacity project. At each step end the recorder
+checks the books: for every material, shipped = received + in transit + lost, and stock at cell
+makers plus reserves plus consumption = what they started with plus what they received.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..stockflow.engine import MASS_TOL, ModelError
+from .cellmaker import CellMakers
+from .clock import PLANT, REC, At, Environment, StepClock
+from .controls import ControlProcess
+from .inputs import Inputs
+from .licensing import Application, LicensingAuthority
+from .plants import Commissioning, Precomputed
+from .streams import Multiplier, Normal, Uniform, named
+from .suppliers import Ledger, Suppliers
+
+Event = tuple[float, str, str, float]
+
+
+@dataclass
+class RepOutput:
+    """What one replication returns: series (time first), extra KPIs, event log, counters."""
+
+    series: dict[str, np.ndarray]
+    stages: dict[tuple[str, str], np.ndarray]
+    kpis: dict[str, float]
+    events: list[Event] | None
+    n_events: int
+    mass_error_max: float
+    books: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class Replication:
+    """The processes of one replication, built but not yet run."""
+
+    def __init__(self, inp: Inputs, seed: np.random.SeedSequence, record_events: bool = False):
+        self.inp = inp
+        self.env = env = Environment()
+        self.clock = StepClock(inp.td, inp.end_day)
+        self.events: list[Event] | None = [] if record_events else None
+        log = self._log if record_events else None
+        st = inp.settings
+        self.ledger = Ledger(inp.R, inp.M, inp.T)
+        lead = {(o, m): Multiplier(named(seed, f"lead:{inp.regions[o]}:{inp.materials[m]}"), st.lead_shape, st.lead_cv)
+                for o in range(inp.R) for m in range(inp.M)}
+        self.suppliers = Suppliers(env, inp, self.clock, self.ledger, lead, log)
+        if inp.engine == "hybrid":
+            self.plants = Precomputed(inp)
+        else:
+            slips = [st.slip_mean * Multiplier(named(seed, f"slip:{p.id}"), st.slip_shape, st.slip_cv)()
+                     for p in inp.projects]
+            self.plants = Commissioning(env, inp, slips, log)
+        self.authorities: list[LicensingAuthority | None] = []
+        self.controls: list[ControlProcess] = []
+        for c in inp.controls:
+            auth = None
+            if c.regime == "licence":
+                o, m = c.origin, c.material
+                auth = LicensingAuthority(      # review rate set below, once the flow at the start is known
+                    env, f"licensing:{c.id}", 0.0, st.servers,
+                    Multiplier(named(seed, f"review:{c.id}"), st.service_shape, st.service_cv),
+                    c.decision_days, Multiplier(named(seed, f"decision:{c.id}"), st.decision_shape, st.decision_cv),
+                    c.approval, Uniform(named(seed, f"approval:{c.id}")),
+                    on_grant=self._granter(o, m, f"licensing:{c.id}"), on_refuse=self._refuser(m), log=log)
+            self.authorities.append(auth)
+            self.controls.append(ControlProcess(env, c, self.clock, self.suppliers, auth, log))
+        self.makers = CellMakers(inp, self.clock, self.plants, self.suppliers, self.ledger, self.controls,
+                                 self.authorities, Normal(named(seed, "batch_yield")), log)
+        for c, auth in zip(inp.controls, self.authorities):   # review capacity: a share of the flow at the start
+            if auth is not None:
+                auth.set_rate(c.cap_share * float(self.makers.flow0[c.origin, c.material]))
+        for cp in self.controls:      # state at the start applied now, before any event (the pipeline exists)
+            cp.start()
+        self.reserve0 = inp.reserve0.copy()
+        self.mass_error_max = 0.0
+        env.process(self._clock())
+
+    # ---- callbacks ---------------------------------------------------------------------------
+    def _log(self, kind: str, entity: str, qty: float) -> None:
+        self.events.append((self.env.now, kind, entity, qty))  # type: ignore[union-attr]
+
+    def _granter(self, o: int, m: int, name: str):
+        def grant(app: Application, kind: str) -> None:
+            """Ship a licensed (or released) lot in the current step."""
+            if self.events is not None:
+                self._log(kind, name, app.qty)
+            self.suppliers.ship(o, m, app.qty, self.clock.step_of(self.env.now))
+        return grant
+
+    def _refuser(self, m: int):
+        def refuse(app: Application) -> None:
+            """Book a refused lot as blocked in the current step."""
+            self.ledger.blocked[self.clock.step_of(self.env.now), m] += app.qty
+        return refuse
+
+    # ---- the clock: close the previous step, then run the cell makers ------------------------------
+    def _clock(self):
+        env, clock = self.env, self.clock
+        for t in range(clock.T):
+            yield At(env, clock.start(t), REC)
+            if t > 0:
+                self._close(t - 1)
+            yield At(env, clock.start(t), PLANT)
+            self.makers.step(t)
+        yield At(env, clock.end, REC)
+        self._close(clock.T - 1)
+
+    def _close(self, t: int) -> None:
+        """Record the stocks at the end of step ``t`` and check the books."""
+        inp, led, rec = self.inp, self.ledger, self.makers.rec
+        rec["in_transit"][t] = led.transit
+        rec["orders_blocked"][t] = led.blocked[t] / inp.dts[t]
+        for k, auth in enumerate(self.authorities):
+            if auth is not None:
+                rec["licence_backlog"][t, k] = auth.pending_t
+        mk = self.makers
+        transport = led.shipped - led.received - led.transit - led.lost
+        plant = led.inv + mk.reserve + mk.consumed - (mk.inv0 + self.reserve0 + led.received)
+        err = float(max(np.abs(transport).max(), np.abs(plant).max()))
+        self.mass_error_max = max(self.mass_error_max, err)
+        scale = max(float(led.shipped.max()), float(mk.inv0.sum()), 1.0)
+        if err > MASS_TOL * scale:
+            which = "transport" if np.abs(transport).max() >= np.abs(plant).max() else "cell-maker"
+            bad = transport if which == "transport" else plant
+            m = int(np.abs(bad).argmax())
+            raise ModelError(f"{which} balance broken for '{inp.materials[m]}' at step {t}: {bad[m]:.6g} t")
+        low = min(float(led.inv.min()), float(led.transit.min()), float(mk.reserve.min()))
+        if low < -MASS_TOL * scale:
+            raise ModelError(f"negative stock at step {t}: {low:.6g} t")
+
+    # ---- run ------------------------------------------------------------------------------------
+    def run(self) -> RepOutput:
+        """Run to the calendar's end; return the recorded series and replication KPIs."""
+        env = self.env
+        env.run(until=At(env, self.clock.end, PLANT))
+        inp, rec = self.inp, self.makers.finish()
+        auths = [a for a in self.authorities if a is not None]
+        decided = sum(a.decided for a in auths)
+        kpis = {
+            "licence_backlog_peak_t": float(rec["licence_backlog"].sum(axis=1).max()) if auths else math.nan,
+            "licence_time_to_decision_mean_days": (sum(a.sum_to_decision for a in auths) / decided) if decided else math.nan,
+            "licence_refused_t": float(sum(a.refused_t for a in auths)) if auths else math.nan,
+            "lost_in_transit_t": float(self.ledger.lost.sum()),
+            "lots_shipped": float(self.suppliers.lots_shipped),
+            "licence_applications": float(sum(a.submitted for a in auths)),
+        }
+        stages = self.plants.stages(inp.td)
+        books = {"shipped": self.ledger.shipped.copy(), "received": self.ledger.received.copy(),
+                 "in_transit": self.ledger.transit.copy(), "lost": self.ledger.lost.copy(),
+                 "consumed": self.makers.consumed.copy(), "inventory": self.ledger.inv.copy()}
+        return RepOutput(series=rec, stages=stages, kpis=kpis, events=self.events, n_events=env.processed,
+                         mass_error_max=self.mass_error_max, books=books)
+
+
+def simulate(inp: Inputs, seed: np.random.SeedSequence, record_events: bool = False) -> RepOutput:
+    """Run one replication of ``inp`` with the random streams of ``seed``."""
+    return Replication(inp, seed, record_events).run()

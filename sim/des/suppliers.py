@@ -1,0 +1,129 @@
+"""Suppliers: each origin ships discrete lots of a material; each lot's transit time is random.
+
+A shipment of ``q`` tonnes leaves as ``ceil(q / lot_size)`` equal lots. Each lot draws its own
+transit time ``L = lead_time x factor`` (factor with mean 1 and cv ``des.lead_time.cv``, shape
+``des.lead_time.shape``) from the stream of its origin and material. Cell makers book goods in
+at step starts, so a lot that ships during step ``s`` is booked at the start of step
+``s + max(1, round(L / dt))`` - the stock-flow engine's rounding of lead times to whole steps.
+Lots due after the calendar's end stay in transit. When a ban with ``in_transit: lose`` starts,
+the lots then at sea from the banned origin are lost.
+
+The ledger keeps the books the conservation check reads: for every material,
+shipped = received + in transit + lost.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import simpy
+
+from .clock import ARRIVE, At, StepClock
+from .inputs import Inputs
+from .streams import Multiplier
+
+MIN_SHIPMENT = 1e-9   # shipments smaller than this fraction of a lot are not made (the reorder rule catches up)
+
+
+class Lot:
+    """One shipment unit in transit."""
+
+    __slots__ = ("id", "origin", "material", "qty", "ship_day", "due_step", "lost")
+
+    def __init__(self, lid: int, origin: int, material: int, qty: float, ship_day: float, due_step: int):
+        self.id, self.origin, self.material, self.qty = lid, origin, material, qty
+        self.ship_day, self.due_step, self.lost = ship_day, due_step, False
+
+
+class Ledger:
+    """Stocks and cumulative flows shared by suppliers, the licensing authorities and cell makers."""
+
+    def __init__(self, R: int, M: int, T: int):
+        self.inv = np.zeros(M)                 # at cell makers, t
+        self.transit = np.zeros(M)             # in transit, t
+        self.arrivals = np.zeros((R, M))       # booked in this step, t
+        self.shipped = np.zeros(M)             # cumulative, t (the pipeline at the start included)
+        self.received = np.zeros(M)
+        self.lost = np.zeros(M)
+        self.blocked = np.zeros((T, M))        # refused or unplaceable orders by step, t
+
+
+class Suppliers:
+    """Every (origin, material) that ships to the importer."""
+
+    def __init__(self, env: simpy.Environment, inp: Inputs, clock: StepClock, ledger: Ledger,
+                 lead_factor: dict[tuple[int, int], Multiplier], log: Callable[[str, str, float], None] | None):
+        self.env, self.inp, self.clock, self.ledger, self.log = env, inp, clock, ledger, log
+        self.lead_factor = lead_factor
+        self.in_transit: dict[tuple[int, int], dict[int, Lot]] = {}
+        self._next = 0
+        self.lots_shipped = 0
+        self.names = {(o, m): f"{inp.regions[o]}/{inp.materials[m]}" for o in range(inp.R) for m in range(inp.M)}
+
+    def _dispatch(self, o: int, m: int, qty: float, ship_day: float, due_step: int) -> None:
+        lot = Lot(self._next, o, m, qty, ship_day, due_step)
+        self._next += 1
+        self.lots_shipped += 1
+        self.in_transit.setdefault((o, m), {})[lot.id] = lot
+        led = self.ledger
+        led.transit[m] += qty
+        led.shipped[m] += qty
+        if due_step < self.clock.T:
+            ev = At(self.env, self.clock.start(due_step), ARRIVE)
+            ev.callbacks.append(lambda _ev, lot=lot: self._arrive(lot))
+
+    def ship(self, o: int, m: int, qty: float, step: int) -> float:
+        """Ship ``qty`` tonnes from origin ``o`` in step ``step`` as lots; returns what was shipped."""
+        q = float(self.inp.lot_size[m])
+        if qty <= MIN_SHIPMENT * q:
+            return 0.0
+        n = max(1, math.ceil(qty / q - 1e-9))
+        each = qty / n
+        lead = float(self.inp.lead[o, m])
+        dt = self.inp.dt_ref
+        draw = self.lead_factor[(o, m)]
+        now = self.env.now
+        for _ in range(n):
+            k = max(1, int(round(lead * draw() / dt)))
+            self._dispatch(o, m, each, now, step + k)
+        if self.log is not None:
+            self.log("ship", self.names[(o, m)], qty)
+        return qty
+
+    def ship_initial(self, o: int, m: int, qty: float, due_step: int) -> None:
+        """Goods already at sea at the start, booked in at step ``due_step``."""
+        q = float(self.inp.lot_size[m])
+        if qty <= MIN_SHIPMENT * q:
+            return
+        n = max(1, math.ceil(qty / q - 1e-9))
+        for _ in range(n):
+            self._dispatch(o, m, qty / n, 0.0, due_step)
+        if self.log is not None:
+            self.log("in_transit_at_start", self.names[(o, m)], qty)
+
+    def _arrive(self, lot: Lot) -> None:
+        if lot.lost:
+            return
+        del self.in_transit[(lot.origin, lot.material)][lot.id]
+        led, m = self.ledger, lot.material
+        led.inv[m] += lot.qty
+        led.arrivals[lot.origin, m] += lot.qty
+        led.transit[m] -= lot.qty
+        led.received[m] += lot.qty
+        if self.log is not None:
+            self.log("arrive", self.names[(lot.origin, m)], lot.qty)
+
+    def lose(self, o: int, m: int) -> float:
+        """Lose every lot from origin ``o`` of material ``m`` now in transit; returns the tonnes lost."""
+        lots = self.in_transit.pop((o, m), {})
+        gone = 0.0
+        for lot in lots.values():
+            lot.lost = True
+            gone += lot.qty
+        led = self.ledger
+        led.transit[m] -= gone
+        led.lost[m] += gone
+        if self.log is not None and gone > 0:
+            self.log("lost", self.names[(o, m)], gone)
+        return gone
