@@ -298,7 +298,7 @@ class StockFlowModel:
             rec_reserve = np.zeros((T, S, M))
             rec_backlog = np.zeros((T, S, max(len(ctl), 1)))
         else:  # what the cost and origin indicators need, without the (T,S,L) array
-            ctrl_l = self._controlled_mask()[lo, lm].astype(float)
+            ctrl_l = self._controlled_mask()[:, lo, lm].astype(float)                      # (S,L)
             price_w = self._price_weights()
             price_l = price_w(0)[:, lo, lm] if not st.tariffs else None
             rec_arr_ctrl = np.zeros((T, S))
@@ -512,7 +512,7 @@ class StockFlowModel:
             else:
                 arr_geq = arr * disp_l
                 rec_arr_tot[t] = arr_geq.sum(axis=1)
-                rec_arr_ctrl[t] = arr_geq @ ctrl_l
+                rec_arr_ctrl[t] = (arr_geq * ctrl_l).sum(axis=1)
                 rec_arr_price[t] = (arr_geq * (price_l if price_l is not None else price_w(t)[:, lo, lm])).sum(axis=1)
         # a last, independent check of the transit bookkeeping against the buffer itself
         drift = float(np.abs(buf.sum(axis=0) @ link_mat - transit).max())
@@ -526,7 +526,7 @@ class StockFlowModel:
             price_w = self._price_weights()
             arr_geq = rec_arr * self.disp[None, :, None, :]
             rec_arr_tot = arr_geq.sum(axis=(2, 3))
-            rec_arr_ctrl = (arr_geq * controlled).sum(axis=(2, 3))
+            rec_arr_ctrl = (arr_geq * controlled[None]).sum(axis=(2, 3))
             rec_arr_price = np.stack([(arr_geq[t] * price_w(t)).sum(axis=(1, 2)) for t in range(T)])
         series = self._indicators(planned_all, need_all, rec_f, rec_inv, rec_use, rec_arr_tot, rec_arr_ctrl,
                                   rec_arr_price)
@@ -550,16 +550,16 @@ class StockFlowModel:
 
     # ---- indicators, vectorised over time ------------------------------------------------------
     def _controlled_mask(self) -> np.ndarray:
-        """(R,M) origins whose share is reported: those under a control, else each material's incumbent."""
-        st = self.st
-        mask = np.zeros((st.R, st.M), bool)
+        """(S,R,M) origins whose share is reported: those under a control, else each sample's
+        incumbent (largest preferred share) per material -- per sample, so blocks cannot change it."""
+        st, S = self.st, self.res.samples
+        mask = np.zeros((S, st.R, st.M), bool)
         for c in st.controls:
-            mask[c.origin, c.material] = True
+            mask[:, c.origin, c.material] = True
         if not st.controls:
-            inc = self.share.mean(axis=0).argmax(axis=0)
-            for m in range(st.M):
-                if self.share[:, :, m].sum() > 0:
-                    mask[inc[m], m] = True
+            inc = self.share.argmax(axis=1)                                        # (S,M)
+            has = self.share.sum(axis=1) > 0                                       # (S,M)
+            np.put_along_axis(mask, inc[:, None, :], has[:, None, :], axis=1)
         return mask
 
     def _price_weights(self):

@@ -1,0 +1,235 @@
+"""Where chunks run: in this process, a local process pool, or a Dask distributed cluster.
+
+Every executor runs the same :func:`~.evaluate.evaluate_chunk` on the same chunks, so the
+results do not depend on the executor or the number of workers. The evaluator is shipped to
+each worker once (pool initializer / ``Client.scatter(broadcast=True)``), then only design
+chunks travel. At most two chunks per worker are in flight, which bounds memory.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import signal
+import sys
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Iterable, Iterator
+
+from ..core.errors import bad
+from .evaluate import ChunkResult, ChunkTask, Evaluator, SweepError, evaluate_chunk
+
+CONNECT_TIMEOUT = 5.0      # seconds to wait for a Dask scheduler to answer
+WORKER_WAIT = 10.0         # seconds to wait for a connected scheduler to have a worker
+
+
+def cpu_count() -> int:
+    """CPUs this process may use (affinity-aware)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class SerialExecutor:
+    """Evaluate chunks one after another in this process (``--workers 1``)."""
+
+    name = "serial"
+    workers = 1
+
+    def run(self, evaluator: Evaluator, tasks: Iterable[ChunkTask]) -> Iterator[ChunkResult]:
+        """Yield each chunk's result as it finishes."""
+        for task in tasks:
+            yield evaluate_chunk(evaluator, task)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+# ---- local process pool -------------------------------------------------------------------------
+
+_EVALUATOR: Any = None
+
+
+def _init_worker(blob: bytes) -> None:
+    """Pool initializer: ignore Ctrl-C (the parent handles it) and unpickle the evaluator once."""
+    global _EVALUATOR
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _EVALUATOR = pickle.loads(blob)
+
+
+def _work(task: ChunkTask) -> ChunkResult:
+    """Worker side of the pool: evaluate one chunk with the evaluator set by the initializer."""
+    return evaluate_chunk(_EVALUATOR, task)
+
+
+def _context() -> Any:
+    """The multiprocessing context of the pool: forkserver where available, else spawn."""
+    methods = mp.get_all_start_methods()
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file and not os.path.exists(main_file) and "fork" in methods:
+        # `python - < script`: forkserver/spawn children would try to re-run '<stdin>' and die
+        return mp.get_context("fork")
+    if "forkserver" in methods:  # safe with threads (tqdm, dask), and fast: workers fork a warm server
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["numpy", "sim.api", "sim.sweep.evaluate"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+class ProcessExecutor:
+    """A local pool of ``workers`` processes (default: one per CPU)."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or cpu_count()
+
+    def run(self, evaluator: Evaluator, tasks: Iterable[ChunkTask]) -> Iterator[ChunkResult]:
+        """Yield each chunk's result as it finishes (any order)."""
+        pool = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker,
+                                   initargs=(pickle.dumps(evaluator),))
+        pending: set[Future] = set()
+        it = iter(tasks)
+        ok = False
+        try:
+            while True:
+                while len(pending) < 2 * self.workers:
+                    task = next(it, None)
+                    if task is None:
+                        break
+                    pending.add(pool.submit(_work, task))
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool as exc:
+                        raise SweepError("a worker process died (out of memory, or killed); finished chunks are "
+                                         "kept: rerun with --resume, perhaps with fewer --workers") from exc
+            ok = True
+        finally:
+            for fut in pending:
+                fut.cancel()
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=ok, cancel_futures=True)
+            if not ok:  # interrupted or failed: do not wait for running chunks
+                for p in procs:
+                    if p.is_alive():
+                        p.terminate()
+
+    def close(self) -> None:
+        """The pool lives only during run()."""
+
+
+# ---- Dask distributed ---------------------------------------------------------------------------
+
+def _import_distributed() -> Any:
+    """Import dask.distributed lazily; BadInput (exit 2) with the install hint if it is missing."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise bad("--executor", "the dask executor needs dask.distributed, which is not installed",
+                  "pip install 'batsim[dask]'   (or: pip install 'dask[distributed]')") from exc
+    return distributed
+
+
+class DaskExecutor:
+    """Chunks as tasks on a Dask cluster: an existing scheduler, or a LocalCluster started here."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT):
+        distributed = _import_distributed()
+        self.cluster = None
+        if scheduler is None:
+            self.cluster = distributed.LocalCluster(n_workers=workers or cpu_count(), threads_per_worker=1,
+                                                    processes=True, dashboard_address=None)
+            address = self.cluster.scheduler_address
+        else:
+            address = scheduler
+        self.address = address
+        hint = ("start one with 'dask scheduler' and workers with 'dask worker ADDRESS' (each with batsim "
+                "installed), and check the host, port and firewall")
+        try:
+            self.client = distributed.Client(address, timeout=connect_timeout, set_as_default=False)
+        except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError for a bad address
+            self.close()
+            raise bad("--scheduler", f"no Dask scheduler answered at '{address}' within {connect_timeout:g} s "
+                                     f"({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                      hint) from None
+        try:
+            self.client.wait_for_workers(1, timeout=WORKER_WAIT)
+        except Exception:  # noqa: BLE001
+            self.close()
+            raise bad("--scheduler", f"the Dask scheduler at '{address}' has no workers (waited {WORKER_WAIT:g} s)",
+                      f"start workers with 'dask worker {address}'") from None
+        info = self.client.scheduler_info()
+        self.workers = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()) or 1
+
+    def run(self, evaluator: Evaluator, tasks: Iterable[ChunkTask]) -> Iterator[ChunkResult]:
+        """Yield each chunk's result as it finishes (any order)."""
+        import distributed
+
+        client = self.client
+        ev = client.scatter(evaluator, broadcast=True, hash=False)
+        token = uuid.uuid4().hex[:12]
+        it = iter(tasks)
+        ac = distributed.as_completed(loop=client.loop)
+        inflight: set = set()
+
+        def top_up() -> None:
+            """Submit chunks until two per worker thread are in flight."""
+            while len(inflight) < 2 * self.workers:
+                task = next(it, None)
+                if task is None:
+                    return
+                fut = client.submit(evaluate_chunk, ev, task, key=f"batsim-chunk-{token}-{task.index}", pure=False)
+                inflight.add(fut)
+                ac.add(fut)
+
+        ok = False
+        try:
+            top_up()
+            while inflight:
+                fut = next(ac)
+                inflight.discard(fut)
+                try:
+                    res = fut.result()
+                except (ImportError, ModuleNotFoundError) as exc:
+                    raise SweepError(f"a Dask worker cannot import batsim ({exc}); install the same batsim on "
+                                     "every worker") from exc
+                fut.release()
+                top_up()
+                yield res
+            ok = True
+        finally:
+            if not ok and inflight:
+                client.cancel(list(inflight))
+            ev.release()
+
+    def close(self) -> None:
+        """Disconnect, and stop the LocalCluster if this executor started it."""
+        client = getattr(self, "client", None)
+        if client is not None:
+            client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+
+def make(executor: str = "local", workers: int | None = None, scheduler: str | None = None) -> Any:
+    """The executor for the CLI options; BadInput for inconsistent ones."""
+    if workers is not None and workers < 1:
+        raise bad("--workers", f"--workers must be at least 1 (got {workers})")
+    if executor == "dask":
+        return DaskExecutor(scheduler, workers)
+    if executor != "local":
+        raise bad("--executor", f"unknown executor '{executor}'", "one of local, dask")
+    if scheduler is not None:
+        raise bad("--scheduler", "--scheduler is for the Dask executor", "add --executor dask")
+    n = workers or cpu_count()
+    return SerialExecutor() if n == 1 else ProcessExecutor(n)
