@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 MAIN = SCENARIOS / "graphite-controls-2025.yaml"
+STRICT = SCENARIOS / "graphite-controls-2025-strict.yaml"   # licence terms that bind (assumptions)
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 

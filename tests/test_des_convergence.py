@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import sim
-from conftest import MAIN, SCENARIOS
+from conftest import STRICT, SCENARIOS
 from sim.des import run_des
 from sim.des.verify import agreement, deterministic_variant, licence_terms
 from sim.scenario.compile import resolve
@@ -94,7 +94,7 @@ def _sweep(tmp_path: Path, extra: str, reps: int, engine: str = "des"):
     rows = []
     sf = k_sf = None
     for lps in RESOLUTIONS:
-        scn = _variant(tmp_path, MAIN, lps, extra)
+        scn = _variant(tmp_path, STRICT, lps, extra)
         if sf is None:
             sf, k_sf = _stockflow(scn)
         r = run_des(scn, engine=engine, replications=reps, seed=3)

@@ -49,8 +49,10 @@ def test_summary_holds_the_required_kpis(main_out):
     s = json.loads((main_out / "summary.json").read_text())
     for k in REQUIRED_KPIS:
         assert k in s
-    assert s["cell_output_shortfall_gwh"] > 0
-    assert 0 < s["peak_shortfall_fraction"] <= 1
+    assert s["cell_output_shortfall_gwh"] >= 0
+    assert 0 <= s["peak_shortfall_fraction"] <= 1
+    exposed = sim.load_scenario(MAIN).registry["jobs.us_battery_manufacturing"].value
+    assert abs(s["jobs_at_risk_peak"] - s["peak_shortfall_fraction"] * exposed) <= 1
     assert s["claims"][0]["param"] == "claims.jobs_lost_first_week"
     assert s["claims"][0]["quote"].startswith("If China decided tomorrow")
 
@@ -65,7 +67,9 @@ def test_manifest_traces_inputs_and_parameters(main_out):
     params = {p["id"]: p for p in m["parameters"]}
     assert params["sic.displacement_ratio"]["citations"][0]["source"] == "seed004"
     assert params["sic.displacement_effective"]["formula"]
-    assert params["licence.capacity_share"]["kind"] == "assumption"
+    cal = params["calibrated.cn_2023.licence_capacity_share"]
+    assert cal["kind"] == "calibrated" and cal["used_at"] == ["policies.export_controls.0.licence.capacity_share"]
+    assert params["controls.diversion"]["kind"] == "assumption"
     assert m["seed"] == 3 and m["engine"] == "stockflow"
     assert {"python", "numpy", "scipy", "simpy", "pint"} <= set(m["versions"])
 

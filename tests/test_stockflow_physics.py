@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from conftest import MAIN, SCENARIOS, child_of_baseline
+from conftest import MAIN, STRICT, SCENARIOS, child_of_baseline
 from sim.stockflow import engine as engine_mod
 from sim.stockflow.ensemble import run_kpis
 
@@ -26,7 +26,7 @@ policies:
 
 @pytest.fixture(scope="module")
 def main_scn():
-    return sim.load_scenario(MAIN)
+    return sim.load_scenario(STRICT)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
@@ -132,7 +132,7 @@ def test_substitute_share_respects_its_cap():
 @given(approval=st.floats(0, 1), capacity=st.floats(0.05, 2), diversion=st.floats(0, 1),
        surge=st.floats(0, 2), inv_days=st.floats(0, 120))
 def test_invariants_hold_for_any_policy_parameters(approval, capacity, diversion, surge, inv_days):
-    scn = sim.load_scenario(MAIN)
+    scn = sim.load_scenario(STRICT)
     res = sim.run(scn, given={"licence.approval_share_2024": np.array([approval]),
                               "licence.capacity_share": np.array([capacity]),
                               "controls.diversion": np.array([diversion]),
@@ -216,3 +216,8 @@ def test_recovery_must_last():
     k = kpis.compute(traj)
     assert k["recovery_date"][0] == td[50]
     assert np.isnan(k["recovery_date"][1])
+
+
+def test_a_value_for_an_unused_parameter_is_refused():
+    with pytest.raises(ValueError, match="does not use licence.capacity_share"):
+        sim.run(MAIN, given={"licence.capacity_share": np.array([0.5])})

@@ -8,11 +8,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import MAIN
+from conftest import STRICT
 
 distributed = pytest.importorskip("distributed")
 
-SHORT = f"""extends: {MAIN}
+SHORT = f"""extends: {STRICT}
 id: sweep-dask
 calendar: {{start: 2025-01-01, end: 2027-12-31, step: month}}
 """

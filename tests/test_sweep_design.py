@@ -12,12 +12,12 @@ from sim.core.errors import BadInput
 from sim.sweep import design as dsg
 from sim.sweep.factors import choose, factor
 
-from conftest import MAIN
+from conftest import STRICT
 
 
 @pytest.fixture(scope="module")
 def scn():
-    return sim.load_scenario(MAIN)
+    return sim.load_scenario(STRICT)
 
 
 def test_default_factors_are_the_ranged_inputs(scn):
@@ -46,7 +46,7 @@ def test_parameter_without_range_and_derived_are_refused(scn):
 
 
 def test_lever_with_a_range_is_a_factor():
-    scn = sim.load_scenario(MAIN.parent / "sic-fast-ramp.yaml")
+    scn = sim.load_scenario(STRICT.parent / "sic-fast-ramp.yaml")
     ids = [f.id for f in choose(scn)]
     assert "sic-fast-ramp:pipeline.1.ramp_years" in ids
     # a lever without a range is not

@@ -13,9 +13,9 @@ import pytest
 
 from sim.sweep.run import load_sweep
 
-from conftest import MAIN
+from conftest import STRICT
 
-SHORT = f"""extends: {MAIN}
+SHORT = f"""extends: {STRICT}
 id: sweep-short
 calendar: {{start: 2025-01-01, end: 2027-12-31, step: month}}
 """

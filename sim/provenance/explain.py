@@ -227,12 +227,29 @@ def details(reg: Registry, p: Parameter, bib: Bibliography, indent: str) -> list
         out += _wrap("nearest", text, indent)
         if entry:
             out += _wrap("", describe(entry), indent)
-    for k, v in (p.calibration or {}).items():
-        out += _wrap(f"calib. {k}"[:11], str(v), indent)
+    if p.calibration:
+        out += _wrap("calibrated", "fitted as follows (data, method, fit, interval):", indent)
+        for k, v in p.calibration.items():
+            if isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+                for i, x in enumerate(v):
+                    out += _wrap(k if i == 0 else "", x, indent + "  ")
+            else:
+                out += _wrap(k, _calib_text(v), indent + "  ")
     if p.notes:
         out += _wrap("notes", p.notes, indent)
     out += _wrap("defined at", display_where(p.where()), indent)
     return out
+
+
+def _calib_text(v: Any) -> str:
+    """A calibration record's value as one line: mappings as 'key value; ...', numbers short."""
+    if isinstance(v, dict):
+        return "; ".join(f"{k} {_calib_text(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return " | ".join(_calib_text(x) for x in v)
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
 
 
 def _tree(reg: Registry, pid: str, bib: Bibliography, prefix: str, out: list[str],

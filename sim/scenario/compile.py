@@ -479,6 +479,9 @@ def resolve(scn: Scenario, samples: int = 1, seed: int = 0, given: dict[str, np.
                 leaf_params[pid] = scn.registry[pid]
         else:
             leaf_params[q.pid] = q.param
+    unused = sorted(set(given) - set(leaf_params))
+    if unused:  # a value for a parameter the scenario never reads would silently do nothing
+        raise ValueError(f"scenario '{scn.id}' does not use {', '.join(unused)}")
     for pid, p in leaf_params.items():
         if pid in given or p.kind == "derived":
             continue

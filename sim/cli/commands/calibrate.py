@@ -1,0 +1,50 @@
+"""batsim calibrate: fit registry parameters to a cited observed series."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+NAME = "calibrate"
+ORDER = 55
+HELP = "fit parameters to a cited observed series and write them into the registry as 'calibrated'"
+DESCRIPTION = """Fit the parameters a target file names to the observed series it cites, then:
+  - print the fitted values with profile-likelihood intervals, goodness of fit (RMSE, R²),
+    a backtest (the last observations held out) and, for stock-flow targets, the DES engine
+    run at the fitted values;
+  - write OUT/calibration/<target-id>/: report.txt, fit.json, plots/observed_vs_fitted.png,
+    plots/profiles.png;
+  - write the fitted values into calibration/parameters/calibrated.yaml (kind 'calibrated',
+    citing the data they were fitted to; 'batsim explain ID' shows it).
+A fitted value outside its plausible range (the registry range of the parameter it stands in
+for, or the range the target declares) is not written, and the command exits 2, unless
+--force. Fits are seeded (fit.seed in the target) and reproducible.
+Targets: calibration/targets/*.yaml (format: docs/calibration.md)."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", metavar="TARGET", help="target file, e.g. calibration/targets/cn-graphite-exports-2023.yaml")
+    p.add_argument("--out", default="outputs", metavar="DIR",
+                   help="folder for the report and plots (default: outputs/; written to DIR/calibration/<id>/)")
+    p.add_argument("--no-write", action="store_true", help="fit and report, but leave the registry untouched")
+    p.add_argument("--force", action="store_true",
+                   help="write fitted values even when they fall outside their plausible range")
+    p.add_argument("--no-des", action="store_true", help="skip the run on the discrete-event engine")
+    p.add_argument("--no-plots", action="store_true", help="skip the plots (faster)")
+    p.add_argument("--quick", action="store_true",
+                   help="smaller population and profile grids, no DES (a fast, rougher fit; still seeded)")
+    p.add_argument("--quiet", action="store_true", help="print only the report folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...calibrate.run import calibrate, main_progress, report_text
+
+    res = calibrate(args.target, write=not args.no_write, force=args.force, out=args.out, des=not args.no_des,
+                    plots=not args.no_plots, quick=args.quick, progress=None if args.quiet else main_progress,
+                    argv=["batsim", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("batsim") else None)
+    if args.quiet:
+        print(res.out_dir)
+        return 0
+    print(report_text(res), end="")
+    if res.out_dir is not None:
+        print(f"wrote {res.out_dir}/")
+    return 0

@@ -1,0 +1,84 @@
+"""`batsim calibrate` on the shipped targets: the committed registry entries are what a fresh run
+gives, the reports and plots are written, and the calibrated 2025 scenario uses the fitted ids."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+import sim
+
+REPO = Path(__file__).resolve().parents[1]
+TARGETS = REPO / "calibration" / "targets"
+
+
+@pytest.fixture
+def copy(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "calibration", root / "calibration")
+    shutil.copytree(REPO / "scenarios", root / "scenarios")
+    monkeypatch.setenv("BATSIM_CALIBRATION", str(root / "calibration"))
+    monkeypatch.chdir(root)
+    return root
+
+
+def _entries(path: Path) -> dict:
+    return {e["id"]: e for e in yaml.safe_load(path.read_text(encoding="utf-8"))["parameters"]}
+
+
+def _check_reproduces(copy: Path, target: str, extra: list[str], cli) -> str:
+    shipped = _entries(REPO / "calibration" / "parameters" / "calibrated.yaml")
+    code, out, err = cli("calibrate", f"calibration/targets/{target}", "--out", copy / "out", *extra)
+    assert code == 0, err
+    fresh = _entries(copy / "calibration" / "parameters" / "calibrated.yaml")
+    mine = [k for k, e in fresh.items() if e["calibration"]["target"] == target]
+    assert mine and set(mine) <= set(shipped)
+    for k in mine:
+        assert fresh[k]["value"] == pytest.approx(shipped[k]["value"], rel=1e-3, abs=1e-6), k
+        assert fresh[k]["range"]["low"] == pytest.approx(shipped[k]["range"]["low"], rel=1e-2, abs=1e-6), k
+        assert fresh[k]["range"]["high"] == pytest.approx(shipped[k]["range"]["high"], rel=1e-2, abs=1e-6), k
+    tid = target.removesuffix(".yaml")
+    folder = copy / "out" / "calibration" / tid
+    for f in ("report.txt", "fit.json", "plots/observed_vs_fitted.png", "plots/profiles.png"):
+        assert (folder / f).is_file(), f
+    return out
+
+
+def test_pack_price_target_from_the_cli_reproduces_the_committed_registry(copy, cli):
+    out = _check_reproduces(copy, "battery-pack-price-bnef.yaml", [], cli)
+    assert "calibrated.pack_price.learning_rate" in out
+    assert "backtest    held out 2023, 2024" in out
+    assert "a123.breakeven_capacity_multiple" in out and "tension" in out
+
+
+@pytest.mark.slow
+def test_graphite_target_from_the_cli_reproduces_the_committed_registry(copy, cli):
+    out = _check_reproduces(copy, "cn-graphite-exports-2023.yaml", ["--force"], cli)
+    assert "backtest    held out 2024-02" in out
+    assert "DES engine  fitted values, 16 replications: RMSE(log)=" in out     # the DES ran, not skipped
+
+
+def test_the_main_2025_scenario_uses_the_fitted_licence_regime(monkeypatch):
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("BATSIM_CALIBRATION", raising=False)
+    scn = sim.load_scenario(REPO / "scenarios" / "graphite-controls-2025.yaml")
+    q = {p.rsplit(".", 1)[-1]: x for p, x in scn.quantities.items() if p.startswith("policies.export_controls.0.")}
+    assert q["capacity_share"].pid == "calibrated.cn_2023.licence_capacity_share"
+    assert q["approval"].pid == "calibrated.cn_2023.licence_approval_share"
+    assert q["decision_days"].pid == "calibrated.cn_2023.licence_decision_days"
+    assert q["front_running"].pid == "calibrated.cn_2023.front_running"
+    assert q["diversion"].pid == "controls.diversion"            # everything else as the shipped scenario
+    reg = scn.registry
+    for k in ("capacity_share", "approval", "decision_days", "front_running"):
+        p = reg[q[k].pid]
+        assert p.kind == "calibrated"
+        assert p.calibration["target"] == "cn-graphite-exports-2023.yaml"
+        assert (REPO / "calibration" / "targets" / p.calibration["target"]).is_file()
+        assert p.calibration["scenario"].endswith("cn-graphite-licensing-2023.yaml")
+    # the fitted regime (approval 0.84, fast decisions) loses no more output than the assumed one
+    base = sim.load_scenario(REPO / "scenarios" / "graphite-controls-2025-strict.yaml")
+    fitted = sim.run(scn).kpis["cell_output_shortfall_gwh"][0]
+    assumed = sim.run(base).kpis["cell_output_shortfall_gwh"][0]
+    assert fitted <= assumed
