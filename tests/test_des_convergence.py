@@ -124,8 +124,9 @@ def test_converges_with_deterministic_approvals(tmp_path):
 
 def test_converges_with_random_approvals(tmp_path):
     rows = _sweep(tmp_path, RANDOM_APPROVALS, reps=3)
+    # random approvals can move the stock-out by one (weekly) step either way; deterministic: exact
     _check(rows, {"output_rms": 0.08, "output_cum": 0.005, "backlog_max": 0.04, "shortfall_kpi": 0.02,
-                  "stockout_day": 0.0})
+                  "stockout_day": 7.0})
 
 
 def test_hybrid_takes_capacity_and_learning_from_the_stockflow_model(tmp_path):

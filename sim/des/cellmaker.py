@@ -285,6 +285,7 @@ class CellMakers:
         desired = [[order[m] * s[o][m] for m in mats] for o in origins]
         redirect = [0.0] * M
         barred = set()
+        diverted = []
         for cp in self.controls:
             c = cp.c
             if cp.active:
@@ -292,6 +293,7 @@ class CellMakers:
                 mv = c.div * (1.0 - c.exempt) * desired[c.origin][c.material]
                 desired[c.origin][c.material] -= mv
                 redirect[c.material] += mv
+                diverted.append((c, mv))
         cap = cap_now.tolist()
         placed = [[0.0] * M for _ in origins]
         spare = [[0.0] * M for _ in origins]
@@ -312,6 +314,13 @@ class CellMakers:
                     extra = spare[o][m] * take
                     placed[o][m] += extra
                     blocked[m] -= extra
+        # diverted orders no one else could take go back to the controlled origin (as stock-flow)
+        for c, mv in diverted:
+            m = c.material
+            if redirect[m] > 0 and mv > 0:
+                back = min(mv * blocked[m] / redirect[m], max(cap[c.origin][m] * dt - placed[c.origin][m], 0.0))
+                placed[c.origin][m] += back
+                blocked[m] -= back
         for cp, auth in zip(self.controls, self.authorities):
             if not cp.active:
                 continue

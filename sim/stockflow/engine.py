@@ -430,6 +430,7 @@ class StockFlowModel:
                     mv = np.where(a, cinfo["div"] * (1.0 - cinfo["exempt"]) * desired[:, li], 0.0)
                     desired[:, li] -= mv
                     redirect[:, m] += mv
+                    cinfo["mv"] = mv
             cap_step = cap_l[t] * dt if cap_l.ndim == 3 else cap_l * dt
             placed = np.minimum(desired, cap_step)
             redirect += (desired - placed) @ link_mat
@@ -444,7 +445,15 @@ class StockFlowModel:
                 take = np.minimum(1.0, redirect / np.maximum(room, 1e-300))
                 extra = spare * take[:, lm]
                 placed += extra
-                blocked += redirect - extra @ link_mat                # orders no one could take this step
+                unfilled = redirect - extra @ link_mat
+                if ctl:  # diverted orders no one else could take go back to the controlled origin
+                    frac = unfilled / np.maximum(redirect, 1e-300)
+                    for cinfo in ctl:
+                        li, m = cinfo["li"], cinfo["c"].material
+                        back = np.minimum(cinfo["mv"] * frac[:, m], np.maximum(cap_step[:, li] - placed[:, li], 0.0))
+                        placed[:, li] += back
+                        unfilled[:, m] -= back
+                blocked += unfilled                                   # orders no one could take this step
             # 6. export controls on what was placed with a controlled origin
             ship_l = placed
             for cinfo in ctl:
