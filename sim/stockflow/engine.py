@@ -316,6 +316,7 @@ class StockFlowModel:
         arrive_at = [((j + k_flat) % Lb) * SL + lanes for j in range(Lb)]
         for cinfo in ctl:
             cinfo["dec_at"] = [((j + cinfo["kd"]) % Ld) * S + ar for j in range(Ld)]
+            cinfo["kd_all"], cinfo["kd_none"] = bool((cinfo["kd"] > 0).all()), bool((cinfo["kd"] == 0).all())
         cap_l = self.cap_base[:, lo, lm]
         if self.proj_cap:
             cap_l = np.broadcast_to(cap_l, (T, S, L)).copy()
@@ -370,7 +371,7 @@ class StockFlowModel:
                     fg = np.where(ms_sum < 1.0, np.minimum(fg, base_av / (np.maximum(1.0 - ms_sum, 1e-300) * nd)), fg)
                 np.minimum(f, np.where(need[:, g] > 0, fg, 1.0), out=f)
             use = np.zeros((S, M))
-            got = np.ones((S, G))
+            got = np.ones((S, G)) if G > 1 else None
             for g in range(G):
                 want = need[:, g] * dt * f
                 left = want.copy()
@@ -382,8 +383,9 @@ class StockFlowModel:
                     u = np.minimum(avail[:, m], left)
                     use[:, m] = u / self.disp[:, m]
                     left -= u
-                got[:, g] = np.where(want > 0, 1.0 - left / np.maximum(want, 1e-300), 1.0)
-            if G > 1 or subs_by_group[0]:
+                if got is not None:
+                    got[:, g] = np.where(want > 0, 1.0 - left / np.maximum(want, 1e-300), 1.0)
+            if got is not None:
                 short = got.min(axis=1)                   # < 1 only through rounding; keep groups in step
                 use *= (short[:, None] / np.maximum(got, 1e-300))[:, st.group_of]
                 f = f * short
@@ -480,8 +482,13 @@ class StockFlowModel:
                     released = np.where(a, 0.0, proc)                # lifted: the queue ships without a licence
                     later = proc - released
                     kd = cinfo["kd"]
-                    dbuf.reshape(-1)[cinfo["dec_at"][t % Ld]] += np.where(kd > 0, later, 0.0)
-                    decided += np.where(kd > 0, 0.0, later)
+                    if cinfo["kd_all"]:                              # every sample waits for a decision
+                        dbuf.reshape(-1)[cinfo["dec_at"][t % Ld]] += later
+                    elif cinfo["kd_none"]:                           # decisions within the step
+                        decided += later
+                    else:
+                        dbuf.reshape(-1)[cinfo["dec_at"][t % Ld]] += np.where(kd > 0, later, 0.0)
+                        decided += np.where(kd > 0, 0.0, later)
                     if not a.all():                                  # decisions pending when a control lifts
                         decided += np.where(a, 0.0, dbuf.sum(axis=0))
                         dbuf *= a
