@@ -1,6 +1,7 @@
 """Shared fixtures: repository paths, the CLI run in-process, scenario files written on the fly."""
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Callable
@@ -46,3 +47,24 @@ def write(tmp_path: Path) -> Callable[[str, str], Path]:
 def child_of_baseline(body: str) -> str:
     """A scenario that extends the shipped baseline (absolute path), plus ``body``."""
     return f"extends: {SCENARIOS / 'baseline.yaml'}\nid: test-child\n" + textwrap.dedent(body).lstrip("\n")
+
+
+LOCATED = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$", re.M)
+
+
+def expect_bad(cli, args: list, out: Path, *needles: str, file: Path | None = None, line: int | None = None) -> str:
+    """`batsim run ARGS --out OUT` must fail as bad input: exit 2, located messages containing
+    ``needles`` (at ``file``/``line`` if given), no traceback, nothing written. Returns stderr."""
+    code, stdout, err = cli("run", *args, "--out", out, "--no-plots")
+    assert code == 2, (code, stdout, err)
+    assert "Traceback" not in err
+    located = LOCATED.findall(err)
+    assert located, err
+    if file is not None:
+        assert any(m[0] == str(file) for m in located), err
+    if line is not None:
+        assert any(int(m[1]) == line for m in located), err
+    for n in needles:
+        assert n in err, (n, err)
+    assert not out.exists() or not any(out.iterdir()), "nothing may be written for bad input"
+    return err

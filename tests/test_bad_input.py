@@ -1,28 +1,14 @@
 """Every kind of bad input gets one clear FILE:LINE:COL message, exit 2, no traceback, no output."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from conftest import SCENARIOS, child_of_baseline
-
-LOCATED = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$", re.M)
-
+from conftest import LOCATED, SCENARIOS, child_of_baseline, expect_bad
 
 def _expect_bad(cli, path: Path, out: Path, *needles: str, line: int | None = None) -> str:
-    code, stdout, err = cli("run", path, "--out", out, "--no-plots")
-    assert code == 2, (code, stdout, err)
-    assert "Traceback" not in err
-    located = LOCATED.findall(err)
-    assert located, err
-    if line is not None:
-        assert any(int(m[1]) == line for m in located), err
-    for n in needles:
-        assert n in err, (n, err)
-    assert not out.exists() or not any(out.iterdir()), "nothing may be written for bad input"
-    return err
+    return expect_bad(cli, [path], out, *needles, line=line)
 
 
 def test_malformed_yaml(cli, write, tmp_path):

@@ -1,34 +1,16 @@
 """Bad DES input: one located FILE:LINE:COL message per problem, exit 2, nothing written."""
 from __future__ import annotations
 
-import re
-from pathlib import Path
 
 import pytest
 
-from conftest import MAIN
-
-LOCATED = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$", re.M)
-
+from conftest import MAIN, expect_bad
 
 def child(body: str) -> str:
     return f"extends: {MAIN}\nid: des-bad\n" + body
 
 
-def _expect_bad(cli, args: list, out: Path, *needles: str, file: Path | None = None, line: int | None = None) -> str:
-    code, stdout, err = cli("run", *args, "--out", out, "--no-plots")
-    assert code == 2, (code, stdout, err)
-    assert "Traceback" not in err
-    located = LOCATED.findall(err)
-    assert located, err
-    if file is not None:
-        assert any(m[0] == str(file) for m in located), err
-    if line is not None:
-        assert any(int(m[1]) == line for m in located), err
-    for n in needles:
-        assert n in err, (n, err)
-    assert not out.exists() or not any(out.iterdir()), "nothing may be written for bad input"
-    return err
+_expect_bad = expect_bad
 
 
 CASES = {

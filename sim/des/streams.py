@@ -76,37 +76,34 @@ class Multiplier:
         return x
 
 
-class Uniform:
+class _Buffered:
+    """Draws taken from a generator a buffer at a time (one numpy call per BUFFER draws)."""
+
+    def __init__(self, rng: np.random.Generator, draw: str):
+        self.rng = rng
+        self._draw = getattr(rng, draw)
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        """The next draw."""
+        if self._i >= len(self._buf):
+            self._buf = self._draw(BUFFER).tolist()
+            self._i = 0
+        x = self._buf[self._i]
+        self._i += 1
+        return x
+
+
+class Uniform(_Buffered):
     """Buffered U(0,1) draws (licence approvals)."""
 
     def __init__(self, rng: np.random.Generator):
-        self.rng = rng
-        self._buf: list[float] = []
-        self._i = 0
-
-    def __call__(self) -> float:
-        """The next draw in [0, 1)."""
-        if self._i >= len(self._buf):
-            self._buf = self.rng.random(BUFFER).tolist()
-            self._i = 0
-        x = self._buf[self._i]
-        self._i += 1
-        return x
+        super().__init__(rng, "random")
 
 
-class Normal:
+class Normal(_Buffered):
     """Buffered standard normal draws (batch yields)."""
 
     def __init__(self, rng: np.random.Generator):
-        self.rng = rng
-        self._buf: list[float] = []
-        self._i = 0
-
-    def __call__(self) -> float:
-        """The next standard normal draw."""
-        if self._i >= len(self._buf):
-            self._buf = self.rng.standard_normal(BUFFER).tolist()
-            self._i = 0
-        x = self._buf[self._i]
-        self._i += 1
-        return x
+        super().__init__(rng, "standard_normal")

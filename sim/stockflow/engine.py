@@ -79,7 +79,7 @@ class StockFlowModel:
     def _prepare(self) -> None:
         st, res, S = self.st, self.res, self.res.samples
         td, T = self.cal.t_days, self.cal.n
-        R, M, G = st.R, st.M, st.G
+        R, M = st.R, st.M
         years = td / DAYS_PER_YEAR
         demand = np.zeros((T, S))
         grown: list[tuple[np.ndarray, np.ndarray]] = []       # segments usually share one growth rate
@@ -263,8 +263,6 @@ class StockFlowModel:
         reserve0 = reserve.copy()
         planned_all, need_all, uplan_all = self.planned_use()
         lead_avg = (self.share * k_lead * dt_ref).sum(axis=1)     # (S,M) days, as the pipeline holds them
-        # materials a control may bind, and where the sourcing rules need per-step shares
-        surge_mats = sorted({ci["c"].material for ci in ctl})
 
         # ---- initial state: steady flow at the start --------------------------------------------
         u0 = uplan_all[0]
