@@ -226,9 +226,9 @@ def build_inputs(scn: Scenario, st: Structure, sfm: StockFlowModel, res: Resolve
         for c in st.controls:
             controlled[c.origin, c.material] = True
         if not st.controls:
-            inc = sfm.share.mean(axis=0).argmax(axis=0)
+            inc = share.argmax(axis=0)                          # this sample's incumbent, as stock-flow
             for m in range(M):
-                if sfm.share[:, :, m].sum() > 0:
+                if share[:, m].sum() > 0:
                     controlled[inc[m], m] = True
         shock = min([c.eff for c in controls], default=float("nan"))
         lots = peak[i] / s.lots_per_step
