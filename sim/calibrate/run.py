@@ -167,7 +167,8 @@ def calibrate(path: str | Path, *, write: bool = True, force: bool = False, out:
                                             f"[{lo:g}, {hi:g}] ({why}); not written to the registry",
                                      "check the data and the model; 'batsim calibrate --force' writes it anyway"
                                      + (f"; the report is in {run.out_dir}" if run.out_dir else "")))
-        raise BadInput(probs)
+        raise BadInput(probs, outcome="the registry was not changed"
+                       + (f"; the fit report was written to {run.out_dir}" if run.out_dir else ""))
     return run
 
 

@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for prob in exc.problems:
             print(prob, file=sys.stderr)
         n = len(exc.problems)
-        print(f"batsim: {n} problem{'s' if n != 1 else ''} found; nothing was written", file=sys.stderr)
+        print(f"batsim: {n} problem{'s' if n != 1 else ''} found; {exc.outcome}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("batsim: interrupted; nothing half-written was left behind", file=sys.stderr)

@@ -28,6 +28,7 @@ class BadInput(Exception):
     """Raised with every problem found; the CLI maps it to exit code 2."""
 
     problems: list[Problem] = field(default_factory=list)
+    outcome: str = "nothing was written"   # what the CLI says after the problems
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
