@@ -58,23 +58,25 @@ class Scenario:
     def files(self) -> list[str]:
         return [str(f) for f in self.doc.files]
 
-    def params(self) -> list[Parameter]:
-        """Registry entries and levers this scenario uses, derived inputs included, by id."""
-        ids = [q.pid for q in self.quantities.values() if q.source == "param"]
-        out = {pid: self.registry[pid] for pid in self.registry.closure(ids)}
+    def inputs(self) -> dict[str, Parameter]:
+        """Every parameter the engines read: registry entries (with the inputs of derived ones)
+        and the scenario's levers and cited overrides, by id."""
+        out: dict[str, Parameter] = {}
         for q in self.quantities.values():
-            if q.source != "param":
+            if q.source == "param":
+                for pid in self.registry.closure([q.pid]):
+                    out[pid] = self.registry[pid]
+            else:
                 out[q.pid] = q.param
+        return out
+
+    def params(self) -> list[Parameter]:
+        """Every parameter the scenario uses (its inputs, and the claims it reports), by id."""
+        out = self.inputs()
         for c in self.data.get("claims", []) or []:
             if c.get("param") in self.registry:
                 out[c["param"]] = self.registry[c["param"]]
         return [out[k] for k in sorted(out)]
-
-    def param(self, pid: str) -> Parameter:
-        for q in self.quantities.values():
-            if q.pid == pid:
-                return q.param
-        return self.registry[pid]
 
 
 # ---- walking quantities -----------------------------------------------------------------------
@@ -472,13 +474,7 @@ def resolve(scn: Scenario, samples: int = 1, seed: int = 0, given: dict[str, np.
     draw = samples > 1 if uncertain is None else uncertain
     by_id: dict[str, Any] = {}
     sampled: list[str] = []
-    leaf_params: dict[str, Parameter] = {}
-    for q in scn.quantities.values():
-        if q.source == "param":
-            for pid in scn.registry.closure([q.pid]):
-                leaf_params[pid] = scn.registry[pid]
-        else:
-            leaf_params[q.pid] = q.param
+    leaf_params = scn.inputs()
     unused = sorted(set(given) - set(leaf_params))
     if unused:  # a value for a parameter the scenario never reads would silently do nothing
         raise ValueError(f"scenario '{scn.id}' does not use {', '.join(unused)}")

@@ -84,21 +84,9 @@ def factor(pid: str, low: float, high: float, nominal: float | None = None, unit
                             high=high, distribution=distribution))
 
 
-def scenario_inputs(scn: Any) -> dict[str, Parameter]:
-    """Every parameter the scenario's engine reads: registry leaves (derived included) and levers."""
-    out: dict[str, Parameter] = {}
-    for q in scn.quantities.values():
-        if q.source == "param":
-            for pid in scn.registry.closure([q.pid]):
-                out[pid] = scn.registry[pid]
-        else:
-            out[q.pid] = q.param
-    return out
-
-
 def choose(scn: Any, ids: list[str] | None = None) -> list[Factor]:
     """The factors of a sweep: ``ids`` (checked), or every input with a range; BadInput otherwise."""
-    inputs = scenario_inputs(scn)
+    inputs = scn.inputs()
     if not ids:
         chosen = [Factor(p) for pid, p in sorted(inputs.items()) if p.kind != "derived" and p.uncertain]
         if not chosen:
