@@ -139,3 +139,19 @@ def test_a_ban_on_one_destination_seizes_its_share_of_goods_in_transit(tmp_path)
     lost, kept = tr.series["deliveries"][at_sea].sum(), free.series["deliveries"][at_sea].sum()
     np.testing.assert_allclose(lost, 0.7 * kept, rtol=1e-9)
     assert tr.series["deliveries"][T_EFF + 8:].sum() > free.series["deliveries"][T_EFF + 8:].sum()   # re-ordered
+
+
+def test_the_phased_example_in_the_docs_validates_and_runs(tmp_path):
+    import re
+
+    from conftest import ROOT
+    text = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "controls.md").read_text(encoding="utf-8"), re.S)[0]
+    base = (ROOT / "docs" / "../calibration/scenarios/cn-graphite-licensing-2023.yaml").resolve()
+    p = tmp_path / "example.yaml"
+    p.write_text(text.replace("extends: ../calibration/scenarios/cn-graphite-licensing-2023.yaml", f"extends: {base}"))
+    tr = run(p)
+    st = tr.structure
+    assert st.destinations == ["US", "other"] and [ph.regime for ph in st.controls[0].phases] == \
+        ["licence", "ban", "licence", "none"]
+    shipped = exports(tr)[:, 0]
+    assert shipped[T_EFF + 5] < 0.5 * shipped[T_EFF - 40] and shipped[-30:-8].mean() > shipped[T_EFF + 5]
