@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .provenance.registry import Registry, find_calibration, load_registry
+from .provenance.registry import Registry, load_registry
 from .scenario.compile import Resolved, Scenario, compile_document, resolve
 from .scenario.load import load_document
 from .stockflow import kpis as _kpis
@@ -29,7 +29,7 @@ ENGINES = ("stockflow", "des", "hybrid")
 def load_scenario(path: str | Path, registry: Registry | None = None) -> Scenario:
     """Load, merge (``extends:``) and validate a scenario; raises BadInput listing every problem."""
     doc = load_document(path)
-    reg = registry if registry is not None else load_registry(find_calibration(Path(path).parent))
+    reg = registry if registry is not None else load_registry(start=Path(path).parent)
     return compile_document(doc, reg)
 
 

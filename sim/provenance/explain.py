@@ -275,7 +275,7 @@ def _tree(reg: Registry, pid: str, bib: Bibliography, prefix: str, out: list[str
 def explain_text(reg: Registry, pid: str, index: ScenarioIndex | None = None,
                  bib: Bibliography | None = None) -> str:
     """The full provenance of ``pid`` as text (raises BadInput for an unknown id)."""
-    bib = bib if bib is not None else load_bibliography(reg.root)
+    bib = bib if bib is not None else load_bibliography(reg.roots)
     index = index if index is not None else scenario_index(reg)
     if pid not in reg:
         q = index.find(pid) if ":" in pid else None
@@ -353,7 +353,7 @@ def _unknown(reg: Registry, pid: str) -> BadInput:
 def explain_json(reg: Registry, pid: str, index: ScenarioIndex | None = None,
                  bib: Bibliography | None = None) -> dict[str, Any]:
     """The provenance of ``pid`` as a dict (inputs nested for derived entries)."""
-    bib = bib if bib is not None else load_bibliography(reg.root)
+    bib = bib if bib is not None else load_bibliography(reg.roots)
     index = index if index is not None else scenario_index(reg)
     if pid not in reg:
         raise _unknown(reg, pid)

@@ -28,6 +28,9 @@ examples:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("study", nargs="?", metavar="STUDY",
+                   help="a study folder (batsim init): audit the shipped registry plus the study's own entries, "
+                        "bibliography, sources and scenarios (default: the study holding the working folder, if any)")
     p.add_argument("--sources", metavar="DIR", help="folder of the seed texts (NNN_*.txt), to check seed quotes")
     p.add_argument("--strict", action="store_true", help="exit 1 if any problem is found")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ...provenance.audit import audit, format_text
 
-    rep = audit(sources=args.sources, scenarios=args.scenarios)
+    rep = audit(sources=args.sources, scenarios=args.scenarios, study=args.study)
     if args.format == "json":
         print(json.dumps(rep.to_json(), ensure_ascii=False, indent=2))
     else:
