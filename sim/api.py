@@ -33,7 +33,7 @@ def load_scenario(path: str | Path, registry: Registry | None = None) -> Scenari
     return compile_document(doc, reg)
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     """A finished run: the scenario, resolved values, trajectory and KPIs (arrays over samples)."""
 
@@ -51,6 +51,24 @@ class Result:
     @property
     def dates(self) -> list[dt.date]:
         return [self.scenario.calendar.date_of(d) for d in self.trajectory.t_days]
+
+    def __repr__(self) -> str:
+        from .outputs.display import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .outputs.display import html_table
+
+        return html_table(self)
+
+    def kpi_table(self) -> Any:
+        """Every KPI as a pandas DataFrame: kpi, unit, value (median), and p05/p95 for ensembles."""
+        import pandas as pd
+
+        from .outputs.display import kpi_rows
+
+        return pd.DataFrame(kpi_rows(self.summary()))
 
     def summary(self) -> dict[str, Any]:
         """The KPIs as written to summary.json (medians over samples, with quantiles)."""

@@ -99,6 +99,9 @@ class Registry:
         if not self.roots:
             self.roots = [Path(self.root)]
 
+    def __repr__(self) -> str:
+        return f"<Registry: {len(self.params)} parameters from {', '.join(map(str, self.roots))}>"
+
     def __contains__(self, pid: str) -> bool:
         return pid in self.params
 

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from difflib import get_close_matches
 from typing import Any, Iterator
 
@@ -50,6 +51,11 @@ class Scenario:
     calendar: Calendar
     quantities: dict[str, Quantity]
     registry: Registry
+
+    def __repr__(self) -> str:
+        c = self.calendar
+        return (f"<Scenario {self.id}: {self.title!r}, {c.n} {c.step} steps from {c.start}, "
+                f"{len(self.quantities)} values, from {', '.join(Path(f).name for f in self.files)}>")
 
     @property
     def data(self) -> dict[str, Any]:
