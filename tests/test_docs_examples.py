@@ -163,3 +163,58 @@ def test_the_collector_finds_the_examples():
     langs = [b.lang for b in ALL]
     assert langs.count("python") >= 3 and langs.count("yaml") >= 1
     assert sum(lang in ("bash", "console") for lang in langs) >= 4
+
+
+def _readme_table() -> list[list[str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    head = "| scenario | shortfall (GWh) | peak shortfall | days to stock-out | recovery | jobs at risk (peak) | Si/C share at end |"
+    assert head in text, "the README's table of shipped-scenario results moved; update this test"
+    rows = []
+    for line in text[text.index(head):].splitlines()[2:]:
+        if not line.startswith("| `"):
+            break
+        rows.append([c.strip().strip("`") for c in line.strip("|").split("|")])
+    return rows
+
+
+@pytest.mark.slow
+def test_the_readme_table_of_shipped_scenarios_is_what_batsim_run_gives():
+    """The README states each shipped scenario's KPIs (seed 0, nominal values); they must be current."""
+    import sim
+
+    rows = _readme_table()
+    assert len(rows) == 6
+    for sid, shortfall, peak, days, recovery, jobs, sic in rows:
+        s = sim.run(ROOT / "scenarios" / f"{sid}.yaml", seed=0).summary()
+        assert float(shortfall) == pytest.approx(s["cell_output_shortfall_gwh"], abs=0.051), sid
+        assert float(peak) == pytest.approx(s["peak_shortfall_fraction"], abs=0.0051), sid
+        assert (days == "—" and s["days_until_stockout"] is None) or float(days) == pytest.approx(
+            s["days_until_stockout"], abs=0.51), sid
+        got = s["recovery_date"]
+        assert (got is None and recovery.startswith("none")) or recovery == got, (sid, recovery, got)
+        assert int(jobs.replace(",", "")) == round(s["jobs_at_risk_peak"]), sid
+        assert float(sic) == pytest.approx(s["sic_anode_share_end"], abs=0.00051), sid
+
+
+@pytest.mark.slow
+def test_the_readme_ensemble_figures_are_what_1000_samples_give():
+    """README: '--samples 1000 loses output in N% of samples (median, mean, 95th percentile ...)'."""
+    import re
+
+    import numpy as np
+
+    import sim
+
+    text = _norm((ROOT / "README.md").read_text(encoding="utf-8"))
+    m = re.search(r"graphite-controls-2025\.yaml --samples 1000` loses output in (\d+)% of samples \(median ([\d.]+), "
+                  r"mean ([\d.]+) GWh, 95th percentile ([\d.]+) GWh; peak shortfall fraction ([\d.]+) and ([\d,]+) "
+                  r"jobs at risk at the 95th percentile\)", text)
+    assert m, "the README's ensemble sentence changed; update this test"
+    k = sim.run(ROOT / "scenarios" / "graphite-controls-2025.yaml", samples=1000, seed=0, record="summary").kpis
+    short = k["cell_output_shortfall_gwh"]
+    assert int(m[1]) == round(100 * float((short > 0).mean()))
+    assert float(m[2]) == pytest.approx(float(np.median(short)), abs=0.05)
+    assert float(m[3]) == pytest.approx(float(short.mean()), abs=0.05)
+    assert float(m[4]) == pytest.approx(float(np.quantile(short, 0.95)), abs=0.05)
+    assert float(m[5]) == pytest.approx(float(np.quantile(k["peak_shortfall_fraction"], 0.95)), abs=0.005)
+    assert int(m[6].replace(",", "")) == round(float(np.quantile(k["jobs_at_risk_peak"], 0.95)))

@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                 description="Scenario simulator of battery supply-chain disruption (graphite anode export controls).\n"
                             "Every parameter traces to a cited source: see 'batsim params' and 'batsim explain ID'.",
                 epilog="examples:\n"
+                       "  batsim init my-study        (a study folder of your own, anywhere)\n"
                        "  batsim run scenarios/graphite-controls-2025.yaml\n"
                        "  batsim validate scenarios/*.yaml\n"
                        "  batsim explain sic.displacement_ratio\n"

@@ -6,7 +6,9 @@ import argparse
 NAME = "audit"
 ORDER = 40
 HELP = "check the registry: citations, verbatim quotes, units, ranges, formulas, scenarios (exit 1 with --strict)"
-DESCRIPTION = """Audit the parameter registry and the shipped scenarios, and print a coverage table
+DESCRIPTION = """Audit the parameter registry and the shipped scenarios (or, in a study folder made by
+'batsim init' or given as STUDY, the shipped registry plus the study's own entries,
+bibliography, sources and scenarios), and print a coverage table
 (entries per kind and file, quotes found, bibliography use, every assumption) and every problem
 as FILE:LINE:COL: id: what is wrong (hint: how to fix).
 
@@ -24,6 +26,7 @@ audit); 2 for bad input (e.g. --sources is not a folder).
 
 examples:
   batsim audit --sources ../shared/seeds --strict
+  batsim audit my-study --strict
   batsim audit --format json"""
 
 
