@@ -32,6 +32,11 @@ def shipped_scenarios() -> Path:
     return CHECKOUT / "scenarios" if _in_checkout() else DATA / "scenarios"
 
 
+def scenarios_beside(calibration: str | Path) -> Path:
+    """The ``scenarios/`` folder that sits beside a calibration folder (shipped, or $BATSIM_CALIBRATION's)."""
+    return Path(calibration).parent / "scenarios"
+
+
 def _same(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve()

@@ -33,7 +33,7 @@ from typing import Any
 from ..core.errors import BadInput, Problem
 from ..core.yamlio import Located, load_file
 from .bibliography import SEED_RE, Bibliography, load_bibliography
-from ..paths import ENV, calibration_roots, find_in_roots
+from ..paths import ENV, calibration_roots, find_in_roots, scenarios_beside
 from .registry import KINDS, Evidence, Parameter, Registry, as_roots, evaluate_derived, parse_entry
 
 _LOCATOR_RE = re.compile(r"^paras?\.\s*(\d+)(?:\s*[-\u2013]\s*(\d+))?$")
@@ -210,7 +210,7 @@ class _Auditor:
         self.root = roots[0]
         self.sources = sources
         # a study's scenarios sit in the study folder; the shipped ones in scenarios/ beside calibration/
-        default = roots[-1].parent if len(roots) > 1 else roots[0].parent / "scenarios"
+        default = roots[-1].parent if len(roots) > 1 else scenarios_beside(roots[0])
         self.scenarios_dir = scenarios_dir if scenarios_dir is not None else default
         self.found: list[Finding] = []
         self.quotes_checked = self.quotes_found = self.quotes_unchecked = 0

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import BadInput, Problem
+from ..paths import scenarios_beside
 from . import formula as fx
 from .audit import fmt_value
 from .bibliography import Bibliography, describe, load_bibliography
@@ -107,7 +108,7 @@ def scenario_index(reg: Registry, scenarios_dir: str | Path | None = None) -> Sc
     from ..scenario.compile import compile_document
     from ..scenario.load import load_document
 
-    d = Path(scenarios_dir) if scenarios_dir is not None else Path(reg.root).parent / "scenarios"
+    d = Path(scenarios_dir) if scenarios_dir is not None else scenarios_beside(reg.root)
     idx = ScenarioIndex()
     for f in sorted(d.glob("*.yaml")) if d.is_dir() else []:
         try:

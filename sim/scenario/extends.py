@@ -44,9 +44,9 @@ def allowed_folders(top: Path) -> list[Path]:
     if study is not None:
         out.append(study)
     out.append(paths.shipped_scenarios())
-    env = paths.calibration_roots(top.parent)[0]
-    if (env.parent / "scenarios").is_dir():   # with $BATSIM_CALIBRATION, the scenarios beside it
-        out.append(env.parent / "scenarios")
+    beside = paths.scenarios_beside(paths.calibration_roots(top.parent)[0])
+    if beside.is_dir():   # with $BATSIM_CALIBRATION, the scenarios beside it
+        out.append(beside)
     return [d.resolve() for d in out]
 
 
