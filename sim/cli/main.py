@@ -125,6 +125,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # internal error: short message, traceback only with --debug
         if args.debug or os.environ.get("BATSIM_DEBUG"):
             raise
+        from ..outputs.atomic import is_env_error
+
+        if is_env_error(exc):  # read-only, full disk, not a folder: the environment, not a bug
+            where = f"'{exc.filename}': " if getattr(exc, "filename", None) else ""
+            msg = str(exc) if exc.__class__.__name__ == "OutputError" else f"cannot access {where}{exc.strerror}"
+            print(f"batsim: {msg}\n(hint: a problem of the file system, not of your input: check the path, its "
+                  "permissions and free space; any earlier result there is unchanged)", file=sys.stderr)
+            return EXIT_INTERNAL
         print(f"batsim: internal error: {exc.__class__.__name__}: {exc}\n"
               "(this is a bug in batsim, not in your input; rerun with --debug for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
