@@ -22,7 +22,8 @@ def test_decision_kernel_is_a_distribution_with_the_stated_mean(mean, cv, dt):
     k = decision_kernel(np.array([mean]), np.array([cv]), dt)[0]
     assert np.all(k >= 0) and abs(k.sum() - 1.0) < 1e-12
     steps = np.arange(len(k))
-    assert abs((k * steps).sum() * dt - mean) <= 0.5 * dt + 1e-9 * mean + 1e-9   # rounding to whole steps
+    # rounding to whole steps, and the tail beyond 8 sd folded into the last step (heavy tails: cv > 1)
+    assert abs((k * steps).sum() * dt - mean) <= 0.5 * dt + 0.005 * mean + 1e-9
     if cv == 0:
         assert k[int(np.rint(mean / dt))] == 1.0
 
