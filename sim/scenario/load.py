@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import BadInput, Problem
+from ..core.errors import BadInput, Problem, show
 from ..core.yamlio import Located, load_file
 
 MAX_EXTENDS_DEPTH = 8
@@ -147,15 +147,19 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
     line, col = loc.where(("extends",))
     if not isinstance(ext, str):
         raise BadInput([Problem(str(p), line, col, "extends: must be a file path", "e.g. extends: baseline.yaml")])
+    if len(ext) > 255 or not ext.strip() or any(ord(c) < 32 or ord(c) == 127 for c in ext):
+        raise BadInput([Problem(str(p), line, col, f"extends: '{show(ext, 60)}' is not a usable file name",
+                                "at most 255 characters, no control characters; e.g. extends: baseline.yaml")])
     base_path = (p.parent / ext)
     chain = _chain + (resolved,)
     if base_path.resolve() in chain:
         cycle = " -> ".join(str(c.name) for c in chain + (base_path.resolve(),))
         raise BadInput([Problem(str(p), line, col, f"extends: cycle {cycle}", "a scenario cannot extend itself, directly or not")])
     if len(chain) > MAX_EXTENDS_DEPTH:
-        raise BadInput([Problem(str(p), line, col, f"extends: chain deeper than {MAX_EXTENDS_DEPTH}")])
+        raise BadInput([Problem(str(p), line, col, f"extends: chain deeper than {MAX_EXTENDS_DEPTH}",
+                                "extend the shipped scenario directly instead of through a long chain")])
     if not base_path.exists():
-        raise BadInput([Problem(str(p), line, col, f"extends: base scenario '{ext}' not found",
+        raise BadInput([Problem(str(p), line, col, f"extends: base scenario '{show(ext, 60)}' not found",
                                 f"paths are relative to {p.parent or '.'}")])
     base = load_document(base_path, chain)
     doc = Document(data={}, files=base.files + [p], values=dict(base.values), keys=dict(base.keys))

@@ -62,7 +62,7 @@ def scenario_schema() -> dict[str, Any]:
     q = {"$ref": "#/$defs/quantity"}
     window = _obj({"start": q, "end": q}, ["start", "end"])
     export_control = _obj({
-        "id": {"type": "string", "pattern": SLUG_PATTERN},
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100},
         "remove": {"type": "boolean", "description": "drop this item inherited from the base scenario"},
         "origin": {"type": "string"}, "material": {"type": "string"},
         "destination": {"type": "string", "description": "importer region code, or 'all'"},
@@ -76,17 +76,17 @@ def scenario_schema() -> dict[str, Any]:
         "note": {"type": "string"},
     }, ["id"])
     sourcing_rule = _obj({
-        "id": {"type": "string", "pattern": SLUG_PATTERN}, "remove": {"type": "boolean"},
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100}, "remove": {"type": "boolean"},
         "material": {"type": "string"},
         "excluded_origins": {"type": "array", "items": {"type": "string"}},
         "schedule": {"type": "array", "items": _obj({"from": q, "min_share": q}, ["from", "min_share"])},
         "uptake": q, "note": {"type": "string"},
     }, ["id"])
-    tariff = _obj({"id": {"type": "string", "pattern": SLUG_PATTERN}, "remove": {"type": "boolean"},
+    tariff = _obj({"id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100}, "remove": {"type": "boolean"},
                    "origin": {"type": "string"}, "material": {"type": "string"}, "rate": q, "from": q,
                    "note": {"type": "string"}}, ["id"])
     project = _obj({
-        "id": {"type": "string", "pattern": SLUG_PATTERN}, "remove": {"type": "boolean"},
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100}, "remove": {"type": "boolean"},
         "name": {"type": "string"},
         "region": {"type": "string"}, "product": {"type": "string", "description": "a material, or 'cells'"},
         "capacity": q, "announced": q, "online": q, "build_years": q, "ramp_years": q, "delay_days": q,
@@ -113,7 +113,7 @@ def scenario_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "id": {"type": "string", "pattern": SLUG_PATTERN, "description": "output folder name"},
+            "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100, "description": "output folder name"},
             "title": {"type": "string"},
             "description": {"type": "string", "description": "the question this scenario answers"},
             "extends": {"type": "string", "description": "path of a base scenario, relative to this file"},
