@@ -29,6 +29,7 @@ from typing import Any
 from ..core import units
 from ..core.errors import BadInput, Problem
 from ..core.yamlio import Located, load_file
+from .observations import observation_problem
 from ..provenance.registry import ID_RE, Registry, find_calibration, load_registry
 from .periods import FREQUENCIES, Period, parse_period
 
@@ -320,6 +321,10 @@ def load_target(path: str | Path, registry: Registry | None = None, root: Path |
                 except ValueError:
                     c.add(op + ("unit",), f"{what}: unit '{ounit}' does not match the series unit '{sunit}'",
                           "observations are in the series unit (or one convertible to it)")
+        why = observation_problem(val * factor, sunit) if val is not None else ""
+        if why:
+            c.add(op + ("value",), f"{what}: {why}", "check the figure and its unit against the source")
+            val = None
         stat = o.get("statistic", "value")
         if stat not in STATISTICS:
             c.add(op + ("statistic",), f"{what}: statistic must be one of {', '.join(STATISTICS)}", f"got {stat!r}")

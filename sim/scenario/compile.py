@@ -283,12 +283,46 @@ def _quantity(doc: Document, reg: Registry, scenario_id: str, qpath: tuple, raw:
                 problems.append(doc.problem(qpath, f"{pid} has unit '{show(param.unit, 60)}', which cannot be converted to {accepted}",
                                             f"give this value in a unit like '{_example_unit(spec)}'"))
                 return None
+    if source == "lever":
+        _lever_range(q, raw, doc, reg, qpath, problems)
     if param.kind != "derived":
         _check_value(q, param.value, doc, qpath, "value", problems)
         for end in ("low", "high"):
             if getattr(param, end) is not None:
                 _check_value(q, getattr(param, end), doc, qpath, f"range.{end}", problems)
     return q
+
+
+def _lever_range(q: Quantity, raw: dict, doc: Document, reg: Registry, qpath: tuple, problems: list[Problem]) -> None:
+    """A lever that replaces a registry entry stays within the range the entry declares, unless it is
+    marked ``what_if: true`` (then its rationale, and so the manifest, says it lies outside)."""
+    pid = doc.replaced.get(tuple(qpath))
+    entry = reg[pid] if pid in reg else None
+    v = q.param.value
+    if entry is None or entry.kind == "derived" or entry.low is None or entry.high is None:
+        return
+    try:
+        if entry.is_date:
+            if not isinstance(v, dt.date):
+                return
+            outside, shown = not entry.low <= v <= entry.high, f"{v}"
+        else:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                return
+            x = v * units.factor(q.param.unit, entry.unit)
+            outside, shown = not entry.low - 1e-9 * abs(entry.low) <= x <= entry.high + 1e-9 * abs(entry.high), \
+                f"{x:g} {entry.unit}"
+    except (ValueError, TypeError):
+        return   # a unit or type problem is reported elsewhere
+    if not outside:
+        return
+    rng = f"{entry.low}..{entry.high}" + ("" if entry.is_date else f" {entry.unit}")
+    if raw.get("what_if") is True:
+        q.param.rationale = f"{q.param.rationale} [what-if: outside the range {rng} of {pid}]".strip()
+        return
+    problems.append(doc.problem(qpath + ("lever",), f"lever {shown} is outside the range {rng} that {pid} declares",
+                                "keep it within the evidence's range, or mark a deliberate what-if with "
+                                "'what_if: true' (the manifest then records it)"))
 
 
 def _example_unit(spec: SlotSpec) -> str:
@@ -315,6 +349,10 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
     if "importer" in d:
         need(d["importer"], regions, ("importer",), "region")
     for m, spec in materials.items():
+        unit = spec.get("unit") if isinstance(spec, dict) else None
+        if isinstance(unit, str) and not units.same_dimension(unit, "t"):
+            problems.append(doc.problem(("materials", m, "unit"), f"material unit '{show(unit, 40)}' is not a mass unit",
+                                        "materials are counted in tonnes: write unit: t (or kg, Mt)"))
         if isinstance(spec, dict) and "group" in spec:
             need(spec["group"], groups, ("materials", m, "group"), "group (a key of cells.intensity)")
     for g in groups:

@@ -48,6 +48,8 @@ QUANTITY = {
     "oneOf": [
         _obj({"param": {"type": "string", "pattern": ID_PATTERN, "description": "registry id"}}, ["param"]),
         _obj({"lever": _NUMBER_OR_DATE, "unit": {"type": "string"}, "why": {"type": "string"},
+              "what_if": {"type": "boolean", "description": "a deliberate value outside the range of the registry "
+                                                           "entry this lever replaces (recorded in the manifest)"},
               "range": _obj({"low": _NUMBER_OR_DATE, "high": _NUMBER_OR_DATE}, ["low", "high"])},
              ["lever", "unit", "why"], "a what-if choice of the scenario"),
         _obj({"value": _NUMBER_OR_DATE, "unit": {"type": "string"}, "cite": _CITE,

@@ -30,7 +30,7 @@ SCENARIOS = ROOT / "scenarios"
 PROBLEM = re.compile(r"^[^\n]+:\d+:\d+: .+ \(hint: .+\)$")
 SUMMARY_LINE = re.compile(r"^batsim: \d+ problems? found; ")
 MAX_LINE = 2000           # a problem line echoes at most this much
-CASE_SECONDS = 20.0       # time bound of one case (the slowest valid run takes well under 2 s)
+CASE_SECONDS = 30.0       # time bound of one case (a valid short run takes ~0.5 s; margin for a loaded machine)
 SHORT_CALENDAR = {"start": dt.date(2025, 1, 1), "end": dt.date(2026, 7, 1), "step": "week"}
 
 
@@ -178,8 +178,8 @@ def judge(ws: Workspace, path: Path, label: str, run: bool, stats: Stats) -> Non
 
 
 def rng_plots(path: Path) -> bool:
-    """One run case in ten also draws its plots (they are the slow part)."""
-    return int(path.stem.split("-")[-1]) % 10 == 0
+    """Every eighth run case also draws its plots (they are the slow part)."""
+    return int(path.stem.split("-")[-1]) % 80 == 0
 
 
 def _check(code: int | None, err: str, label: str) -> list[str]:
@@ -207,8 +207,13 @@ def _check_output(out: Path, label: str) -> list[str]:
     return []
 
 
-def campaign(root: Path, seed: int, cases: int, run_every: int = 8) -> Stats:
+def campaign(root: Path, seed: int, cases: int, run_every: int = 10) -> Stats:
     """Run ``cases`` mutated scenarios (seeded) and return the counts and failures."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401  (imported once here, not inside a case's time bound)
+
     ws = Workspace(root)
     stats = Stats()
     for i in range(cases):

@@ -184,7 +184,7 @@ def m_zero(rng: random.Random, d: dict) -> str:
     q.clear()
     q.update({"lever": x, "unit": "dimensionless" if "share" in p[-1] or p[-1] in ("utilisation", "yield", "growth") else
               {"lead_time": "day", "base": "GWh/year", "capacity": "t/year"}.get(p[-1], "dimensionless"),
-              "why": "fuzz"})
+              "why": "fuzz", "what_if": True})
     return f"edge {x} at {p}"
 
 
@@ -274,7 +274,7 @@ def m_far_date(rng: random.Random, d: dict) -> str:
     x = rng.choice([dt.date(1950, 1, 1), dt.date(2024, 12, 31), dt.date(2100, 6, 1), dt.date(2200, 12, 31)])
     q = _get(d, p)
     q.clear()
-    q.update({"lever": x, "unit": "date", "why": "fuzz"})
+    q.update({"lever": x, "unit": "date", "why": "fuzz", "what_if": True})
     return f"far date {x} at {p}"
 
 
