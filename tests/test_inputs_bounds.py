@@ -180,3 +180,9 @@ def test_every_problem_line_of_a_broken_scenario_has_a_hint(cli, write, tmp_path
     err = expect_bad(cli, [p], tmp_path / "out")
     lines = err.strip().splitlines()[:-1]
     assert lines and all("(hint: " in ln for ln in lines), err
+
+
+def test_a_title_of_200000_characters_is_refused_quickly(cli, write, tmp_path):
+    t0 = time.monotonic()
+    err = _bad(cli, write, tmp_path, "title: " + "T" * 200_000 + "\n", "longer than 200 characters", line=3)
+    assert time.monotonic() - t0 < 10 and len(err) < 2000

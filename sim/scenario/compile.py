@@ -164,7 +164,8 @@ def _explain(doc: Document, err: Any) -> list[Problem]:
                             "ids are lowercase letters, digits, '.', '_' and '-'")]
     if err.validator == "maxLength":
         return [doc.problem(path, f"{show(err.instance, 40)} is longer than {err.validator_value} characters",
-                            "ids name folders and files; keep them short")]
+                            "titles go on every plot and ids name folders: keep them short" if path[-1:] != ("description",)
+                            else "put long notes in a README beside the scenario")]
     if err.validator == "format":
         return [doc.problem(path, f"{show(err.instance, 60)} is not a date", "write dates as YYYY-MM-DD")]
     if err.validator == "propertyNames":

@@ -116,8 +116,8 @@ def scenario_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100, "description": "output folder name"},
-            "title": {"type": "string"},
-            "description": {"type": "string", "description": "the question this scenario answers"},
+            "title": {"type": "string", "maxLength": 200, "description": "shown on every plot"},
+            "description": {"type": "string", "maxLength": 20000, "description": "the question this scenario answers"},
             "extends": {"type": "string", "description": "path of a base scenario, relative to this file"},
             "calendar": _obj({"start": {"type": "string", "format": "date"},
                               "end": {"type": "string", "format": "date"},
