@@ -44,7 +44,8 @@ def test_fuzz_ci_sample(tmp_path: Path) -> None:
 @pytest.mark.fuzz_long
 @pytest.mark.skipif(not os.environ.get("BATSIM_FUZZ_LONG"), reason="long fuzz run: set BATSIM_FUZZ_LONG=1")
 def test_fuzz_long(tmp_path: Path) -> None:
-    stats = harness.campaign(tmp_path / "ws", LONG_SEED, LONG_CASES)
+    report = os.environ.get("BATSIM_FUZZ_REPORT")
+    stats = harness.campaign(tmp_path / "ws", LONG_SEED, LONG_CASES, progress=Path(report) if report else None)
     _report(stats, "long")
     assert not stats.failures, "\n".join(stats.failures[:50])
 

@@ -61,9 +61,10 @@ def test_unknown_and_python_tags_are_located(cli, write, tmp_path, tag):
     assert "ConstructorError" not in err
 
 
-def test_a_tagged_value_that_cannot_be_built_is_located():
+@pytest.mark.parametrize("tagged", ["!!int 'x'", "!!timestamp x", "!!float 'y'", "!!bool maybe"])
+def test_a_tagged_value_that_cannot_be_built_is_located(tagged):
     with pytest.raises(BadInput) as exc:
-        load_text("a: 1\nb: !!int 'x'\n", "f.yaml")
+        load_text(f"a: 1\nb: {tagged}\n", "f.yaml")
     (p,) = exc.value.problems
     assert (p.line, p.col) == (2, 4) and p.hint
 

@@ -117,7 +117,7 @@ class _Builder:
             return [self.build(v, path + (i,), depth + 1) for i, v in enumerate(node.value)]
         try:
             value = self._scalar.construct_object(node)
-        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        except Exception as exc:  # PyYAML's constructors raise several types (e.g. !!timestamp x: AttributeError)
             line, col = self._mark(node)
             self.problems.append(Problem(self.file, line, col, f"cannot read value '{show(node.value)}': "
                                          f"{exc.__class__.__name__}", "write a plain number, date or string"))
