@@ -206,7 +206,9 @@ def _check(code: int | None, err: str, label: str) -> list[str]:
 
 
 def _check_output(out: Path, label: str) -> list[str]:
-    folders = [p for p in out.iterdir()] if out.exists() else []
+    # the run folder's lock file (sim/outputs/atomic.py: one lock per output folder) stays by design
+    folders = [p for p in out.iterdir() if not (p.name.startswith(".") and p.name.endswith(".lock"))] \
+        if out.exists() else []
     if len(folders) != 1 or not folders[0].is_dir():
         return [f"{label} [run]: expected one result folder, got {[p.name for p in folders]}"]
     summ = folders[0] / "summary.json"
