@@ -171,20 +171,20 @@ def _explain(doc: Document, err: Any) -> list[Problem]:
         return [doc.problem(path, err.message.replace("'", "", 0), "add the missing key")]
     if err.validator == "type":
         want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
-        return [doc.problem(path, f"wrong type: {show(err.instance, 60)} is not of type '{want}'",
+        return [doc.problem(path, f"wrong type: {_q(err.instance)} is not of type '{want}'",
                             f"give {'an' if want[0] in 'aeiou' else 'a'} {want} here")]
     if err.validator == "enum":
-        return [doc.problem(path, f"{show(err.instance, 60)} is not one of {err.validator_value}",
+        return [doc.problem(path, f"{_q(err.instance)} is not one of {err.validator_value}",
                             "use one of the listed values")]
     if err.validator == "pattern":
-        return [doc.problem(path, f"{show(err.instance, 60)} does not match the pattern {err.validator_value}",
+        return [doc.problem(path, f"{_q(err.instance)} does not match the pattern {err.validator_value}",
                             "ids are lowercase letters, digits, '.', '_' and '-'")]
     if err.validator == "maxLength":
         return [doc.problem(path, f"{show(err.instance, 40)} is longer than {err.validator_value} characters",
                             "titles go on every plot and ids name folders: keep them short" if path[-1:] != ("description",)
                             else "put long notes in a README beside the scenario")]
     if err.validator == "format":
-        return [doc.problem(path, f"{show(err.instance, 60)} is not a date", "write dates as YYYY-MM-DD")]
+        return [doc.problem(path, f"{_q(err.instance)} is not a date", "write dates as YYYY-MM-DD")]
     if err.validator == "propertyNames":
         return [doc.problem(path, f"bad name: {show(err.instance, 60)} does not match {err.validator_value.get('pattern', '')}"
                             if isinstance(err.validator_value, dict) else f"bad name: {show(err.message, 100)}",
@@ -192,6 +192,11 @@ def _explain(doc: Document, err: Any) -> list[Problem]:
     if err.validator == "additionalProperties" or err.validator == "oneOf":
         return [doc.problem(path, show(err.message, 200), "see scenarios/scenario.schema.json for the format")]
     return [doc.problem(path, show(err.message, 200), "see scenarios/scenario.schema.json for the format")]
+
+
+def _q(v: Any) -> str:
+    """A value as echoed in a message: strings quoted, everything escaped and bounded."""
+    return f"'{show(v, 60)}'" if isinstance(v, str) else show(v, 60)
 
 
 def _numeric_text(v: Any) -> bool:
@@ -306,13 +311,14 @@ def _quantity(doc: Document, reg: Registry, scenario_id: str, qpath: tuple, raw:
                 problems.append(doc.problem(qpath, f"{pid} has unit '{show(param.unit, 60)}', which cannot be converted to {accepted}",
                                             f"give this value in a unit like '{_example_unit(spec)}'"))
                 return None
-    if source == "lever":
-        _lever_range(q, raw, doc, reg, qpath, problems)
+    n0 = len(problems)
     if param.kind != "derived":
         _check_value(q, param.value, doc, qpath, "value", problems)
         for end in ("low", "high"):
             if getattr(param, end) is not None:
                 _check_value(q, getattr(param, end), doc, qpath, f"range.{end}", problems)
+    if source == "lever" and len(problems) == n0:   # a value out of the slot's bounds is reported once
+        _lever_range(q, raw, doc, reg, qpath, problems)
     return q
 
 
