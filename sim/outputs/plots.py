@@ -83,6 +83,7 @@ def write_plots(result: Any, folder: str | Path) -> list[Path]:
     if "supportable_by_origin" in s:
         sup = np.median(s["supportable_by_origin"], axis=1) * yr
         order = [r for r in range(st.R) if sup[:, r].any()]
+    if "supportable_by_origin" in s and order:   # nothing to stack when no anode is delivered (zero demand)
         ax.stackplot(x, *[sup[:, r] for r in order], labels=[f"anode deliveries from {st.regions[r]}" for r in order],
                      colors=[_COLORS.get(st.regions[r], None) for r in order], alpha=0.55)
     top = max(1.0, float(np.quantile(s["planned_output"] * yr, 0.99)) * 1.6)

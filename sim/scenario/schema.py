@@ -49,6 +49,8 @@ QUANTITY = {
     "oneOf": [
         _obj({"param": {"type": "string", "pattern": ID_PATTERN, "description": "registry id"}}, ["param"]),
         _obj({"lever": _NUMBER_OR_DATE, "unit": {"type": "string"}, "why": {"type": "string"},
+              "what_if": {"type": "boolean", "description": "a deliberate value outside the range of the registry "
+                                                           "entry this lever replaces (recorded in the manifest)"},
               "range": _obj({"low": _NUMBER_OR_DATE, "high": _NUMBER_OR_DATE}, ["low", "high"])},
              ["lever", "unit", "why"], "a what-if choice of the scenario"),
         _obj({"value": _NUMBER_OR_DATE, "unit": {"type": "string"}, "cite": _CITE,
@@ -74,7 +76,7 @@ def scenario_schema() -> dict[str, Any]:
         "licence": licence, "quota": q, "note": {"type": "string"},
     }, ["regime", "start"], "one dated regime of an export control")
     export_control = _obj({
-        "id": {"type": "string", "pattern": SLUG_PATTERN},
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100},
         "remove": {"type": "boolean", "description": "drop this item inherited from the base scenario"},
         "origin": {"type": "string"}, "material": {"type": "string"},
         "destination": {"type": "string", "description": "importer region code, or 'all'"},
@@ -90,17 +92,17 @@ def scenario_schema() -> dict[str, Any]:
         "note": {"type": "string"},
     }, ["id"])
     sourcing_rule = _obj({
-        "id": {"type": "string", "pattern": SLUG_PATTERN}, "remove": {"type": "boolean"},
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100}, "remove": {"type": "boolean"},
         "material": {"type": "string"},
         "excluded_origins": {"type": "array", "items": {"type": "string"}},
         "schedule": {"type": "array", "items": _obj({"from": q, "min_share": q}, ["from", "min_share"])},
         "uptake": q, "note": {"type": "string"},
     }, ["id"])
-    tariff = _obj({"id": {"type": "string", "pattern": SLUG_PATTERN}, "remove": {"type": "boolean"},
+    tariff = _obj({"id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100}, "remove": {"type": "boolean"},
                    "origin": {"type": "string"}, "material": {"type": "string"}, "rate": q, "from": q,
                    "note": {"type": "string"}}, ["id"])
     project = _obj({
-        "id": {"type": "string", "pattern": SLUG_PATTERN}, "remove": {"type": "boolean"},
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100}, "remove": {"type": "boolean"},
         "name": {"type": "string"},
         "region": {"type": "string"}, "product": {"type": "string", "description": "a material, or 'cells'"},
         "capacity": q, "announced": q, "online": q, "build_years": q, "ramp_years": q, "delay_days": q,
@@ -127,9 +129,9 @@ def scenario_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "id": {"type": "string", "pattern": SLUG_PATTERN, "description": "output folder name"},
-            "title": {"type": "string"},
-            "description": {"type": "string", "description": "the question this scenario answers"},
+            "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100, "description": "output folder name"},
+            "title": {"type": "string", "maxLength": 200, "description": "shown on every plot"},
+            "description": {"type": "string", "maxLength": 20000, "description": "the question this scenario answers"},
             "extends": {"type": "string", "description": "path of a base scenario, relative to this file"},
             "calendar": _obj({"start": {"type": "string", "format": "date"},
                               "end": {"type": "string", "format": "date"},
