@@ -65,6 +65,7 @@ def test_zero_inventory_and_a_ban_gives_shortfall_from_the_effective_date(write)
     p = write("ban0.yaml", child_of_baseline("""
 pipeline:
   - {id: panasonic-de-soto, remove: true}
+  - {id: toyota-liberty, remove: true}
 inventory:
   graphite:
     initial_days: {lever: 0, unit: day, why: test}
@@ -93,6 +94,8 @@ def test_steady_state_with_flat_demand(write):
           - id: syrah-vidalia
             remove: true
           - id: panasonic-de-soto
+            remove: true
+          - id: toyota-liberty
             remove: true
     """
     res = sim.run(write("flat.yaml", child_of_baseline(body)))
