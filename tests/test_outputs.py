@@ -51,7 +51,8 @@ def test_summary_holds_the_required_kpis(main_out):
         assert k in s
     assert s["cell_output_shortfall_gwh"] >= 0
     assert 0 <= s["peak_shortfall_fraction"] <= 1
-    exposed = sim.load_scenario(MAIN).registry["jobs.us_battery_manufacturing"].value
+    # exposed jobs: jobs per GWh of cell and pack output x planned output (a derived entry)
+    exposed = sim.load_scenario(MAIN).registry.nominal("jobs.exposed_cell_and_pack")
     assert abs(s["jobs_at_risk_peak"] - s["peak_shortfall_fraction"] * exposed) <= 1
     assert s["claims"][0]["param"] == "claims.jobs_lost_first_week"
     assert s["claims"][0]["quote"].startswith("If China decided tomorrow")
