@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["load_scenario", "run", "Result", "BadInput"]
+__all__ = ["load_scenario", "run", "compare", "Result", "BadInput"]
 __version__ = "0.1.0"
 
 
@@ -16,6 +16,10 @@ def __getattr__(name: str) -> Any:
         from . import api
 
         return getattr(api, name)
+    if name == "compare":
+        from .analysis.compare import compare
+
+        return compare
     if name == "BadInput":
         from .core.errors import BadInput
 
