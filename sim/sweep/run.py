@@ -304,9 +304,13 @@ def finish(design: Design, store: Store, evaluator: Any, censor: dict[str, float
     if plots:
         from . import plots as pl
 
+        from ..outputs.figstyle import caption
+
+        cap = caption(str(m.get("scenario", {}).get("id") or "function"), design.meta.get("seed", 0), "stockflow",
+                      extra=f"{design.method} sweep, {design.n} evaluations")
         plot_files = pl.write_all(store.folder, design.method, a.rows, kpis, units, design.factors,
                                   base_n=int(m.get("samples") or 0), bands=b, times=times, series_units=series_units,
-                                  kept=int(m.get("series", {}).get("kept", 0)))
+                                  kept=int(m.get("series", {}).get("kept", 0)), caption=cap)
     failures = [{"sample": i, "error": e} for i, e in enumerate(errors) if e is not None]
     summary = {
         "scenario": m.get("scenario", {}).get("id"),
