@@ -47,14 +47,25 @@ def _read_json(path: Path) -> dict[str, Any]:
                   "rerun the run or sweep that wrote it") from None
 
 
+def input_files(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Input files with role and sha256: a run's manifest 'inputs', a sweep's 'scenario.files'."""
+    if manifest.get("inputs"):
+        return list(manifest["inputs"])
+    sc = manifest.get("scenario")
+    return list(sc.get("files", [])) if isinstance(sc, dict) else []
+
+
+def seed_of(manifest: dict[str, Any]) -> Any:
+    """The seed a run or sweep was made with."""
+    s = manifest.get("seed")
+    return s.get("seed") if isinstance(s, dict) else s
+
+
 def _scenario(manifest: dict[str, Any], folder: Path) -> Any:
     """The scenario that made the folder, loaded from the path in its manifest (None if gone)."""
     import sim
 
-    paths = [i["path"] for i in manifest.get("inputs", []) if i.get("role") == "scenario"]
-    if not paths:
-        sc = manifest.get("scenario")
-        paths = [sc["path"]] if isinstance(sc, dict) and sc.get("path") else []
+    paths = [i["path"] for i in input_files(manifest) if i.get("role") == "scenario"][-1:]  # the last extends the rest
     for p in paths:
         for cand in (Path(p), folder / p, Path.cwd() / p):
             if cand.is_file():
@@ -73,13 +84,28 @@ def _kpi_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _parquet_stats(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Add mean and P(KPI > 0) to ``rows`` from a run's kpis.parquet (one row per sample)."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    for r in rows:
+        if r["kpi"] not in table.column_names or r["unit"] == "date":
+            continue
+        a = np.asarray(table.column(r["kpi"]).to_numpy(zero_copy_only=False), dtype=float)
+        good = a[np.isfinite(a)]
+        r["mean"] = float(good.mean()) if good.size else None
+        r["p_positive"] = float(np.mean(np.nan_to_num(a, nan=0.0) > 0))
+
+
 def _sweep_kpis(summary: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for k, st in (summary.get("kpis") or {}).items():
         st = st or {}
         rows.append({"kpi": k, "unit": (summary.get("kpi_units") or {}).get(k, ""),
-                     "value": st.get("median", st.get("mean")), "p05": st.get("p05"), "p95": st.get("p95"),
-                     "defined_in": st.get("defined_share"), "headline": k in HEADLINE})
+                     "value": st.get("p50"), "p05": st.get("p05"), "p95": st.get("p95"),
+                     "defined_in": st["defined"] / st["n"] if st.get("n") else None, "headline": k in HEADLINE})
     return rows
 
 
@@ -105,6 +131,7 @@ def _sweep_drivers(summary: dict[str, Any]) -> tuple[dict[str, list[dict[str, An
 
 
 def _fmt(v: Any, unit: str = "") -> str:
+    """A number for a table: dates as ISO, persons whole, 4 significant figures otherwise."""
     import datetime as dt
     import math
 
@@ -115,6 +142,8 @@ def _fmt(v: Any, unit: str = "") -> str:
     if isinstance(v, float):
         if not math.isfinite(v):
             return "undefined"
+        if unit == "person":
+            return f"{v:,.0f}"
         return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.4g}"
     return str(v)
 
@@ -144,6 +173,8 @@ def build_report(folder: str | Path, drivers: bool = True) -> Report:
     rep.title = summary.get("title") or (scn.title if scn is not None else str(summary.get("scenario")))
     rep.description = scn.description if scn is not None else ""
     rep.kpis = _kpi_rows(summary) if kind == "run" else _sweep_kpis(summary)
+    if kind == "run" and (folder / "kpis.parquet").is_file():
+        _parquet_stats(folder / "kpis.parquet", rep.kpis)
     if kind == "sweep":
         rep.drivers, rep.drivers_note = _sweep_drivers(summary)
     elif drivers and scn is not None:

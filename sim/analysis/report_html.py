@@ -11,7 +11,7 @@ import html
 import re
 from typing import Any
 
-from .report import Report, _fmt
+from .report import Report, _fmt, input_files, seed_of
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;color:#222;
@@ -45,10 +45,6 @@ def _table(head: list[str], rows: list[list[str]], cls: list[str] | None = None,
     return "".join(out) + "</tbody></table>"
 
 
-def _td(v: Any, num: bool = False) -> str:
-    return f'<td class="num">{esc(_fmt(v))}</td>' if num else f"<td>{esc(_fmt(v))}</td>"
-
-
 def _plot(path: Any) -> str:
     name = esc(path.stem.replace("_", " "))
     if path.suffix == ".svg":
@@ -61,18 +57,34 @@ def _plot(path: Any) -> str:
     return f"<figure>{body}<figcaption>{name} ({esc(path.name)})</figcaption></figure>"
 
 
+def _td(v: Any, num: bool = False, unit: str = "") -> str:
+    return f'<td class="num">{esc(_fmt(v, unit))}</td>' if num else f"<td>{esc(_fmt(v, unit))}</td>"
+
+
 def _kpis(rep: Report) -> str:
+    extra = any("mean" in r for r in rep.kpis)
     rows, cls = [], []
     for r in rep.kpis:
-        d = r.get("defined_in")
-        rows.append([f"<td><code>{esc(r['kpi'])}</code></td>", _td(r["value"], True), _td(r.get("p05"), True),
-                     _td(r.get("p95"), True), _td(r["unit"]), _td(None if d is None else f"{d:.0%}", True)])
+        d, u = r.get("defined_in"), r["unit"]
+        row = [f"<td><code>{esc(r['kpi'])}</code></td>", _td(r["value"], True, u), _td(r.get("p05"), True, u),
+               _td(r.get("p95"), True, u)]
+        if extra:
+            p = r.get("p_positive")
+            row += [_td(r.get("mean"), True, u), _td(None if p is None else f"{p:.0%}", True)]
+        rows.append(row + [_td(u), _td(None if d is None else f"{d:.0%}", True)])
         cls.append("headline" if r.get("headline") else "")
     samples = rep.summary.get("samples", 1)
-    note = ("Median over samples; band 5–95%." if (samples or 1) > 1 or rep.kind == "sweep"
-            else "One nominal run (no band: run with --samples N for 5–95% bands).")
-    return (f"<p class=note>{esc(note)} Explain any KPI with <code>batsim explain KPI --scenario FILE</code>.</p>"
-            + _table(["KPI", "value", "5%", "95%", "unit", "defined in"], rows, cls, tid="kpi-table"))
+    if rep.kind == "sweep":
+        note = (f"Median and 5–95% over the sweep's {rep.summary.get('evaluations')} evaluations ({rep.summary.get('method')}"
+                " design)" + ("; for a one-at-a-time design this is the spread of the design, not a probability band."
+                              if rep.summary.get("method") == "oat" else "."))
+    elif (samples or 1) > 1:
+        note = f"Median over {samples} samples; band 5–95% over the samples where the KPI is defined."
+    else:
+        note = "One nominal run (no band: run with --samples N for 5–95% bands)."
+    head = ["KPI", "value", "5%", "95%"] + (["mean", "P(KPI > 0)"] if extra else []) + ["unit", "defined in"]
+    return (f"<p class=note>{esc(note)} Headline KPIs in bold. Explain any KPI with "
+            "<code>batsim explain KPI --scenario FILE</code>.</p>" + _table(head, rows, cls, tid="kpi-table"))
 
 
 def _drivers(rep: Report) -> str:
@@ -142,11 +154,11 @@ def _manifest(rep: Report) -> str:
     m = rep.manifest
     keys = [("batsim", m.get("batsim_version")), ("created (UTC)", m.get("created_utc")),
             ("engine", m.get("engine") or rep.summary.get("method")), ("samples", m.get("samples")),
-            ("seed", m.get("seed")), ("command", " ".join(m.get("command") or []) or None)]
+            ("seed", seed_of(m)), ("command", " ".join(m.get("command") or []) or None)]
     rows = [[f"<th>{esc(k)}</th>", f"<td>{esc(v)}</td>"] for k, v in keys if v is not None]
     rows += [[f"<th>{esc(k)}</th>", f"<td>{esc(v)}</td>"] for k, v in (m.get("versions") or {}).items()]
     files = [[f"<td>{esc(i.get('role'))}</td>", f"<td><code>{esc(i.get('path'))}</code></td>",
-              f"<td><code>{esc(i.get('sha256'))}</code></td>"] for i in m.get("inputs", [])]
+              f"<td><code>{esc(i.get('sha256'))}</code></td>"] for i in input_files(m)]
     return _table(["", ""], rows) + (_table(["role", "file", "sha256"], files) if files else "")
 
 
@@ -154,7 +166,7 @@ def render(rep: Report) -> str:
     """The whole report as one HTML document."""
     s = rep.summary
     sub = (f"{'Sweep' if rep.kind == 'sweep' else 'Run'} of scenario <code>{esc(s.get('scenario'))}</code> · "
-           f"engine {esc(s.get('engine') or 'stockflow')} · seed {esc(rep.manifest.get('seed', s.get('seed')))} · "
+           f"engine {esc(s.get('engine') or 'stockflow')} · seed {esc(seed_of(rep.manifest))} · "
            f"{esc(s.get('samples') or s.get('evaluations'))} sample(s)"
            + (f" · method {esc(s.get('method'))}" if rep.kind == "sweep" else ""))
     sections = [
