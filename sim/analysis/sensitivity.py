@@ -52,8 +52,24 @@ class Local:
         return self.drivers.get(kpi, [])[:n]
 
 
+_CACHE: dict[tuple[str, float, int], Local] = {}
+
+
 def local_sensitivity(scn: Any, step: float = STEP, seed: int = 0) -> Local:
-    """Nudge each ranged input by ``step`` × its range down and up (one engine call) and rank drivers."""
+    """Nudge each ranged input by ``step`` × its range down and up (one engine call) and rank drivers.
+
+    Cached per process by the sha256 of the scenario chain and registry (explaining every KPI of
+    one scenario runs the engine once).
+    """
+    from ..sweep.storage import scenario_fingerprint
+
+    key = (scenario_fingerprint(scn)["hash"], float(step), int(seed))
+    if key not in _CACHE:
+        _CACHE[key] = _local(scn, step, seed)
+    return _CACHE[key]
+
+
+def _local(scn: Any, step: float, seed: int) -> Local:
     from ..api import run
     from ..sweep.factors import choose
     from ..core.errors import BadInput
