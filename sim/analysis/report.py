@@ -43,8 +43,8 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise bad(str(path.parent), f"'{path.parent}' has no {path.name}: it is not a finished run or sweep folder",
                   "give a folder written by 'batsim run' or 'batsim sweep'") from None
     except json.JSONDecodeError as exc:
-        raise bad(f"{path}:{exc.lineno}:{exc.colno}", f"{path.name} is not valid JSON: {exc.msg}",
-                  "rerun the run or sweep that wrote it") from None
+        raise bad(str(path), f"{path.name} is not valid JSON: {exc.msg}", "rerun the run or sweep that wrote it",
+                  line=exc.lineno, col=exc.colno) from None
 
 
 def input_files(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -182,7 +182,9 @@ def build_report(folder: str | Path, drivers: bool = True) -> Report:
     else:
         rep.drivers_note = "Drivers not computed: the scenario file named in manifest.json was not found."
     pdir = folder / "plots"
-    rep.plots = sorted(p for p in pdir.glob("*") if p.suffix in (".png", ".svg")) if pdir.is_dir() else []
+    order = {"supply_by_origin": 0, "shortfall": 1, "inventory_cover": 2, "sic_share": 3}   # the brief's order
+    found = [p for p in pdir.glob("*") if p.suffix in (".png", ".svg")] if pdir.is_dir() else []
+    rep.plots = sorted(found, key=lambda p: (order.get(p.stem, 9), not p.stem.endswith(HEADLINE), p.name))
     if kind == "run":
         rep.parameters = list(manifest.get("parameters", []))
     elif scn is not None:
