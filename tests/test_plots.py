@@ -167,3 +167,15 @@ def test_morris_points_are_numbered_with_a_key_instead_of_overlapping_labels():
     key = [t for t in texts if t.startswith("1. ")][0]
     assert "Short name (b.short)" in key and "2. A parameter with" in key
     plt.close(fig)
+
+
+def test_sweep_plots_in_svg_with_a_caption(tmp_path):
+    from sim.sweep.run import sweep
+
+    res = sweep(MAIN, "oat", params=["us.cell_capacity_2025"], out=tmp_path, workers=1, plot_format="svg",
+                log=lambda m: None)
+    svgs = sorted((res.folder / "plots").glob("tornado-*.svg"))
+    assert svgs and not list((res.folder / "plots").glob("*.png"))
+    text = svgs[0].read_text(encoding="utf-8")
+    assert "scenario graphite-controls-2025" in text and "oat sweep, 3 evaluations" in text
+    assert all(f.startswith("plots/tornado-") and f.endswith(".svg") for f in res.summary["files"] if "plots/" in f)
