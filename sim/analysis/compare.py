@@ -117,9 +117,9 @@ class Comparison:
         heads = ("cell_output_shortfall_gwh", "peak_shortfall_fraction", "days_until_stockout", "recovery_date",
                  "jobs_at_risk_peak", "sic_anode_share_end")
         rows = {(r["scenario"], r["kpi"]): r for r in self.kpi_rows()}
-        lines = [f"  {'KPI':28s} " + " ".join(f"{lab[:24]:>26s}" for lab in self.labels)]
+        table = [["KPI", *self.labels]]
         for k in heads:
-            cells = []
+            cells = [k]
             for i, lab in enumerate(self.labels):
                 r = rows[(lab, k)]
                 v = "—" if r["value"] is None else _num(r["value"], r["unit"])
@@ -128,9 +128,11 @@ class Comparison:
                     if self.samples > 1 and r.get("diff_p05") is not None:
                         d += f" [{_num(r['diff_p05'], r['unit'], '+')}, {_num(r['diff_p95'], r['unit'], '+')}]"
                     v = f"{v} ({d})"
-                cells.append(f"{v[:26]:>26s}")
-            lines.append(f"  {k:28s} " + " ".join(cells))
-        return "\n".join(lines) + "\n"
+                cells.append(v)
+            table.append(cells)
+        widths = [max(len(row[j]) for row in table) for j in range(len(table[0]))]
+        return "".join("  " + row[0].ljust(widths[0]) + "".join(f"  {c:>{w}}" for c, w in zip(row[1:], widths[1:]))
+                       + "\n" for row in table)
 
 
 def _num(v: Any, unit: str, sign: str = "") -> str:
