@@ -162,13 +162,18 @@ def _top(*arrays: np.ndarray) -> float:
     return max([1.0, *vals]) * 1.08
 
 
+def _start(result: Any, panels: int = 1, height: float = 5.8,
+           ratios: tuple[float, ...] | None = None) -> tuple[Any, list[Any], dict[str, Any], np.ndarray]:
+    """A figure of ``panels`` stacked axes sharing the date axis, the run's series and its dates."""
+    fig, axes = pyplot().subplots(panels, 1, figsize=(9.5, height), sharex=True, squeeze=False, height_ratios=ratios)
+    return fig, list(axes[:, 0]), result.trajectory.series, np.array(result.dates, dtype="datetime64[D]")
+
+
 def supply_plot(result: Any, folder: Path, fmt: str) -> Path:
     """Top: demand, planned output and output on one scale (demand never off-scale). Bottom: anode
     supply by origin against planned output, scaled so the front-running spike is not clipped."""
-    plt = pyplot()
-    s, st, yr = result.trajectory.series, result.trajectory.structure, DAYS_PER_YEAR
-    x = np.array(result.dates, dtype="datetime64[D]")
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(9.5, 8.2), sharex=True, height_ratios=(1, 1.3))
+    fig, (a1, a2), s, x = _start(result, 2, 8.2, ratios=(1, 1.3))
+    st, yr = result.trajectory.structure, DAYS_PER_YEAR
     band(a1, x, s["demand"] * yr, "cell demand", "black")
     band(a1, x, s["planned_output"] * yr, "planned output (demand capped by cell capacity)", "0.45")
     band(a1, x, s["cell_output"] * yr, "cell output", "#e67e22")
@@ -198,10 +203,7 @@ def supply_plot(result: Any, folder: Path, fmt: str) -> Path:
 
 def cover_plot(result: Any, folder: Path, fmt: str) -> Path:
     """Anode inventory at cell makers in days of planned use, with the stock-out day marked."""
-    plt = pyplot()
-    s = result.trajectory.series
-    x = np.array(result.dates, dtype="datetime64[D]")
-    fig, ax = plt.subplots(figsize=(9.5, 5.8))
+    fig, (ax,), s, x = _start(result)
     cover = np.where(np.isfinite(s["days_of_cover"]), s["days_of_cover"], np.nan)
     band(ax, x, cover, "anode inventory cover", "#2c3e50")
     finite = cover[np.isfinite(cover)]
@@ -213,10 +215,7 @@ def cover_plot(result: Any, folder: Path, fmt: str) -> Path:
 
 def shortfall_plot(result: Any, folder: Path, fmt: str) -> Path:
     """Shortfall (% of planned output) and jobs at risk on separate panels, so neither reads as the other."""
-    plt = pyplot()
-    s = result.trajectory.series
-    x = np.array(result.dates, dtype="datetime64[D]")
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(9.5, 7.4), sharex=True)
+    fig, (a1, a2), s, x = _start(result, 2, 7.4)
     frac = s["shortfall_fraction"] * 100
     band(a1, x, frac, "shortfall of planned output", "#c0392b")
     a1.set_ylim(0, min(100.0, _top(np.nanquantile(frac, 0.95, axis=1), np.array([5.0]))))
@@ -231,10 +230,7 @@ def shortfall_plot(result: Any, folder: Path, fmt: str) -> Path:
 
 def share_plot(result: Any, folder: Path, fmt: str) -> Path:
     """Si/C share of anode duty and the controlled origin's share of deliveries, in %."""
-    plt = pyplot()
-    s = result.trajectory.series
-    x = np.array(result.dates, dtype="datetime64[D]")
-    fig, ax = plt.subplots(figsize=(9.5, 5.8))
+    fig, (ax,), s, x = _start(result)
     band(ax, x, s["substitute_share"] * 100, "Si/C share of anode duty", "#16a085")
     band(ax, x, s["controlled_origin_share"] * 100, "controlled origin's share of deliveries", "#c0392b")
     ax.set_ylim(0, 105)
