@@ -121,10 +121,11 @@ def _local_drivers(scn: Any) -> tuple[dict[str, list[dict[str, Any]]], str]:
     return out, note
 
 
-def _sweep_drivers(summary: dict[str, Any]) -> tuple[dict[str, list[dict[str, Any]]], str]:
+def _sweep_drivers(summary: dict[str, Any], manifest: dict[str, Any]) -> tuple[dict[str, list[dict[str, Any]]], str]:
+    names = {f["id"]: f.get("name") or f["id"] for f in manifest.get("factors", [])}
     out: dict[str, list[dict[str, Any]]] = {}
     for k, rows in (summary.get("top") or {}).items():
-        out[k] = [{"param": r["param"], "name": r["param"],
+        out[k] = [{"param": r["param"], "name": names.get(r["param"], r["param"]),
                    "effect": ", ".join(f"{i} {_fmt(v)}" for i, v in r.items() if i != "param"), "detail": ""}
                   for r in rows]
     return out, f"From this sweep's indices ({summary.get('method')}, {summary.get('evaluations')} evaluations)."
@@ -176,7 +177,7 @@ def build_report(folder: str | Path, drivers: bool = True) -> Report:
     if kind == "run" and (folder / "kpis.parquet").is_file():
         _parquet_stats(folder / "kpis.parquet", rep.kpis)
     if kind == "sweep":
-        rep.drivers, rep.drivers_note = _sweep_drivers(summary)
+        rep.drivers, rep.drivers_note = _sweep_drivers(summary, manifest)
     elif drivers and scn is not None:
         rep.drivers, rep.drivers_note = _local_drivers(scn)
     else:
