@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ...provenance.explain import explain_json, explain_text
-    from ...provenance.registry import find_calibration, load_registry
+    from ...provenance.registry import load_registry
 
     from ...provenance.explain_kpi import explain_kpi, explain_kpi_text, is_kpi, kpi_names
 
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
         raise bad("--scenario", f"--scenario applies to a KPI name; '{args.param}' is not one",
                   "KPIs: " + ", ".join(kpi_names()[:4]) + ", ... (see summary.json)")
-    reg = load_registry(find_calibration())
+    reg = load_registry()
     if args.format == "json":
         print(json.dumps(explain_json(reg, args.param), ensure_ascii=False, indent=2))
     else:
