@@ -217,12 +217,13 @@ def execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any],
     with folder_lock(folder, what="sweep"):
         return _execute(design, evaluator, executor_factory, folder, resume=resume, scenario=scenario,
                         censor=censor, chunk_size=chunk_size, progress=progress, plots=plots, keep=keep, argv=argv,
-                        log=log)
+                        log=log, plot_format=plot_format)
 
 
 def _execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any], folder: Path, *, resume: bool,
              scenario: dict[str, Any] | None, censor: dict[str, float] | None, chunk_size: int | None,
-             progress: bool, plots: bool, keep: int, argv: list[str] | None, log: Log) -> SweepResult:
+             progress: bool, plots: bool, keep: int, argv: list[str] | None, log: Log,
+             plot_format: str = "png") -> SweepResult:
     """:func:`execute` with the folder's lock held."""
     cs = int(chunk_size or auto_chunk(design.n))
     has_series = bool(getattr(evaluator, "series_units", None)) and design.method in ("mc", "lhs")
