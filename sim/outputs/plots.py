@@ -177,7 +177,8 @@ def supply_plot(result: Any, folder: Path, fmt: str) -> Path:
     band(a1, x, s["demand"] * yr, "cell demand", "black")
     band(a1, x, s["planned_output"] * yr, "planned output (demand capped by cell capacity)", "0.45")
     band(a1, x, s["cell_output"] * yr, "cell output", "#e67e22")
-    a1.set_ylim(0, _top(np.median(s["demand"], axis=1) * yr, np.median(s["planned_output"], axis=1) * yr))
+    hi = lambda k: np.nanquantile(s[k], 0.95, axis=1) * yr   # noqa: E731 - the band's top, not just the median
+    a1.set_ylim(0, _top(hi("demand"), hi("planned_output")))
     a1.set_ylabel("GWh/year")
     sup = np.median(s["supportable_by_origin"], axis=1) * yr if "supportable_by_origin" in s else np.zeros((len(x), 0))
     order = [r for r in range(sup.shape[1]) if sup[:, r].any()]
@@ -189,7 +190,7 @@ def supply_plot(result: Any, folder: Path, fmt: str) -> Path:
     band(a2, x, s["planned_output"] * yr, "planned output (demand capped by cell capacity)", "0.45")
     band(a2, x, s["cell_output"] * yr, "cell output", "#e67e22")
     total = sup.sum(axis=1) if order else np.zeros(len(x))
-    a2.set_ylim(0, _top(total, planned))
+    a2.set_ylim(0, _top(total, hi("planned_output"), hi("cell_output")))
     if order and total.max() > 1.25 * max(planned.max(), 1e-9):
         i = int(np.argmax(total))
         a2.annotate(f"peak {total[i]:,.0f} GWh/yr of supply on {result.dates[i].isoformat()}\n"
