@@ -13,9 +13,9 @@ model's figure, the parameters with kind and citation (linked to the bibliograph
 assumptions, and the manifest's versions and input hashes. No scripts and no external
 files: it opens in any browser, offline.
 
-examples:
-  batsim run scenarios/graphite-controls-2025.yaml --out outputs
-  batsim report outputs/graphite-controls-2025"""
+examples (after 'batsim run scenarios/graphite-controls-2025.yaml'):
+  batsim report outputs/graphite-controls-2025
+  batsim report outputs/graphite-controls-2025 --out brief.html"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
