@@ -72,12 +72,20 @@ def with_notes(summ: dict[str, Any]) -> dict[str, Any]:
     return {**summ, "kpi_notes": notes} if notes else summ
 
 
-def write_run(result: Any, out: Path, plots: bool = True, argv: list[str] | None = None) -> Path:
-    """Write ``out/<scenario-id>/``; the folder appears complete or not at all."""
+def write_run(result: Any, out: Path, plots: bool = True, argv: list[str] | None = None, plot_format: str = "png",
+              xlsx: bool = False) -> Path:
+    """Write ``out/<scenario-id>/``; the folder appears complete or not at all.
+
+    Ensembles (samples > 1) also get kpis.parquet (one row per sample); ``xlsx`` adds kpis.xlsx
+    (KPI table and time series); plots are written as ``plot_format`` (png, svg or pdf).
+    """
     with run_folder(Path(out), result.scenario) as (final, tmp):
         (tmp / "timeseries.csv").write_text(tables.timeseries_csv(result), encoding="utf-8")
         if result.samples > 1:
             (tmp / "timeseries_bands.csv").write_text(tables.bands_csv(result), encoding="utf-8")
+            from ..sweep.storage import write_parquet
+
+            write_parquet(tmp / "kpis.parquet", tables.kpi_columns(result))
         summ = result.summary() if hasattr(result, "summary") else tables.summary(result)
         (tmp / "summary.json").write_text(dumps(with_notes(finite(summ))), encoding="utf-8")
         man = manifest.build(result, argv)
@@ -90,5 +98,9 @@ def write_run(result: Any, out: Path, plots: bool = True, argv: list[str] | None
         if plots:
             from .plots import write_plots
 
-            write_plots(result, tmp / "plots")
+            write_plots(result, tmp / "plots", fmt=plot_format)
+        if xlsx:
+            from .xlsx import run_workbook
+
+            run_workbook(result, tmp / "kpis.xlsx")
     return final
