@@ -18,7 +18,9 @@ ZERO_DEMAND = SHORT + """demand:
               for s in ("ev", "grid_storage", "datacentre", "defence"))
 CASES = {
     "zero-demand": ZERO_DEMAND,
-    "zero-capacity": SHORT + "cells:\n  capacity: {lever: 0, unit: GWh/year, why: edge, what_if: true}\n",
+    "zero-capacity": SHORT + "cells:\n  capacity: {lever: 0, unit: GWh/year, why: edge, what_if: true}\n"
+                     "pipeline:\n" + "".join(f"  - {{id: {p}, capacity: {{lever: 0, unit: GWh/year, why: edge, what_if: true}}}}\n"
+                                            for p in ("panasonic-de-soto", "toyota-liberty")),   # the baseline's cell plants
     "utilisation-0": SHORT + "cells:\n  utilisation: {lever: 0, unit: dimensionless, why: edge, what_if: true}\n",
     "idle-plant": SHORT + "pipeline:\n  - {id: sila-moses-lake, capacity: {lever: 0, unit: t/year, why: edge, what_if: true}}\n",
     "control-after-calendar": SHORT + """policies:

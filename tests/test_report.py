@@ -73,7 +73,7 @@ def test_a_sweep_folder_reports_its_own_drivers(tmp_path):
     from sim.analysis.report_html import write_report
     from sim.sweep.run import sweep
 
-    params = ["calibrated.cn_2023.licence_capacity_share", "us.cell_capacity_2025"]
+    params = ["calibrated.cn_2023.licence_capacity_share", "inventory.anode_days"]
     res = sweep(MAIN, "oat", params=params, out=tmp_path, workers=1, log=lambda m: None)
     path = write_report(res.folder)
     text = path.read_text(encoding="utf-8")
