@@ -22,9 +22,10 @@ EPISODES = {
     "cn-graphite-flake-spherical-2023.yaml": 3,     # Dec 2023, Jan and Feb 2024: no later month found
     "cn-antimony-exports-2024.yaml": 4,             # Oct, Nov, Dec 2024 and Jun 2025: Jan-May 2025 not found
     "cn-rare-earth-magnet-exports-2025.yaml": 7,    # May-Nov 2025
-    "cn-gallium-exports-2023.yaml": 9,              # held out: Aug-Dec 2023, Mar, May, Aug, Dec 2024
+    "cn-gallium-exports-2023.yaml": 11,             # held out: Aug-Dec 2023, Mar, May, Aug, Dec 2024, Mar, Apr 2025
+    "cn-germanium-exports-2023.yaml": 8,            # held out: Aug-Dec 2023, Mar, May 2024, Apr 2025
 }
-HELD_OUT = {"cn-gallium-exports-2023.yaml"}
+HELD_OUT = {"cn-gallium-exports-2023.yaml", "cn-germanium-exports-2023.yaml"}
 
 
 @pytest.fixture(autouse=True)
@@ -107,10 +108,11 @@ def _bibliography() -> list[dict]:
 
 
 def test_zero_months_are_observations_not_gaps():
-    t = _target("cn-gallium-exports-2023.yaml")
-    zeros = [o for o in t.observations if o.zero]
-    assert [o.period.label for o in zeros] == ["2023-08", "2023-09"]
-    assert all(o.value == 0 and "zero" in o.reading.lower() for o in zeros)
+    for name, months in (("cn-gallium-exports-2023.yaml", ["2023-08", "2023-09"]),
+                         ("cn-germanium-exports-2023.yaml", ["2023-08"])):
+        zeros = [o for o in _target(name).observations if o.zero]
+        assert [o.period.label for o in zeros] == months
+        assert all(o.value == 0 and "zero" in o.reading.lower() for o in zeros)
     assert all(not o.zero for n in EPISODES if n not in HELD_OUT for o in _target(n).observations)
 
 
