@@ -25,6 +25,7 @@ _API = {
     "audit": "provenance.audit",
     "init_study": "study",
     "load_sweep": "sweep.run",
+    "compare": "analysis.compare",
     "shipped_scenarios": "paths",
 }
 __all__ = sorted(_API)

@@ -20,7 +20,8 @@ from .provenance.registry import Registry, load_registry
 from .scenario.compile import Resolved, Scenario, compile_document, resolve
 from .scenario.load import load_document
 from .stockflow import kpis as _kpis
-from .stockflow.engine import Trajectory, simulate
+from .stockflow.blocks import simulate_blocks
+from .stockflow.engine import Trajectory
 from .stockflow.ensemble import run_kpis
 
 ENGINES = ("stockflow", "des", "hybrid")
@@ -92,12 +93,14 @@ class Result:
         return pd.read_csv(io.StringIO(timeseries_csv(self)), parse_dates=["time"], keep_default_na=False,
                            na_values=[""])
 
-    def write(self, out: str | Path = "outputs", plots: bool = True, argv: list[str] | None = None) -> Path:
-        """Write timeseries.csv, summary.json, manifest.json and plots/ into ``out/<scenario-id>/``."""
+    def write(self, out: str | Path = "outputs", plots: bool = True, argv: list[str] | None = None,
+              plot_format: str = "png", xlsx: bool = False) -> Path:
+        """Write timeseries.csv, summary.json, manifest.json and plots/ into ``out/<scenario-id>/``
+        (kpis.parquet for ensembles; kpis.xlsx with ``xlsx``; plots as png, svg or pdf)."""
         self._need_series()
         from .outputs.writer import write_run
 
-        return write_run(self, Path(out), plots=plots, argv=argv)
+        return write_run(self, Path(out), plots=plots, argv=argv, plot_format=plot_format, xlsx=xlsx)
 
 
 def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine: str = "stockflow",
@@ -129,6 +132,6 @@ def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine
     if record == "summary":      # KPIs only: blocks of samples, bounded memory
         traj, k = run_kpis(scn, res)
     else:
-        traj = simulate(scn, res, record=record)
+        traj = simulate_blocks(scn, res, record=record)
         k = _kpis.compute(traj)
     return Result(scenario=scn, resolved=res, trajectory=traj, kpis=k, engine=engine, seed=seed)

@@ -60,7 +60,12 @@ def test_no_controls_and_enough_capacity_means_no_shortfall():
 
 
 def test_zero_inventory_and_a_ban_gives_shortfall_from_the_effective_date(write):
+    # no new cell plant, so planned output stays capped by the constant capacity: with no stock, a
+    # rising planned output would itself leave a small shortfall before the ban (supply lags orders)
     p = write("ban0.yaml", child_of_baseline("""
+pipeline:
+  - {id: panasonic-de-soto, remove: true}
+  - {id: toyota-liberty, remove: true}
 inventory:
   graphite:
     initial_days: {lever: 0, unit: day, why: test}
@@ -85,6 +90,12 @@ def test_steady_state_with_flat_demand(write):
             defence: {base: {param: us.cell_demand_defence_2025}, growth: {lever: 0, unit: dimensionless, why: flat}}
         pipeline:
           - id: sila-moses-lake
+            remove: true
+          - id: syrah-vidalia
+            remove: true
+          - id: panasonic-de-soto
+            remove: true
+          - id: toyota-liberty
             remove: true
     """
     res = sim.run(write("flat.yaml", child_of_baseline(body)))

@@ -48,9 +48,11 @@ def test_parameter_without_range_and_derived_are_refused(scn):
 def test_lever_with_a_range_is_a_factor():
     scn = sim.load_scenario(STRICT.parent / "sic-fast-ramp.yaml")
     ids = [f.id for f in choose(scn)]
-    assert "sic-fast-ramp:pipeline.1.ramp_years" in ids
+    # the expansion's position follows the base scenario's own projects
+    i = [p["id"] for p in scn.data["pipeline"]].index("sila-moses-lake-expansion")
+    assert f"sic-fast-ramp:pipeline.{i}.ramp_years" in ids
     # a lever without a range is not
-    assert "sic-fast-ramp:pipeline.1.online" not in ids
+    assert f"sic-fast-ramp:pipeline.{i}.online" not in ids
 
 
 def test_distributions_follow_the_registry(scn):

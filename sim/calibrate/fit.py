@@ -301,6 +301,11 @@ def interval_from_profile(pr: Profile, best_m2ll: float, level: float, value: fl
 
 # ---- statistics -------------------------------------------------------------------------------
 
+def r2_text(r2: float | None, digits: int = 4) -> str:
+    """R² as printed: 'undefined' (not 'nan') when the observations are all equal."""
+    return "undefined (the observations do not vary)" if r2 is None else f"{r2:.{digits}f}"
+
+
 def fit_stats(prob: FitProblem, theta: np.ndarray) -> dict:
     """Goodness of fit at ``theta`` on the observations used: SSE, RMSE, R^2 (comparison scale),
     mean absolute percentage error, AIC, n, p, degrees of freedom."""
@@ -314,7 +319,7 @@ def fit_stats(prob: FitProblem, theta: np.ndarray) -> dict:
     return {
         "n": n, "p": p, "dof": n - p, "scale": prob.scale, "sse": sse,
         "rmse": float(np.sqrt(sse / n)),
-        "r2": float(1 - sse / sst) if sst > 0 else float("nan"),
+        "r2": float(1 - sse / sst) if sst > 0 else None,   # undefined when the data do not vary
         "mape": float(np.mean(np.abs(pred[u] / prob.y[u] - 1))),
         "aic": float(m2ll(sse, n) + 2 * p),
         "max_abs_residual": float(np.abs(res).max()),

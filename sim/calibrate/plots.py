@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .fit import r2_text
+
 
 def _plt() -> Any:
     import matplotlib
@@ -72,7 +74,7 @@ def observed_vs_fitted(run: Any, path: Path) -> None:
         ax.set_ylabel(f"{t.series['name']} ({t.unit})")
     ax.set_title(t.title, fontsize=10)
     st = run.stats
-    ax.text(0.99, 0.02, f"n={st['n']}, p={st['p']}, RMSE({st['scale']})={st['rmse']:.3f}, R²={st['r2']:.3f}",
+    ax.text(0.99, 0.02, f"n={st['n']}, p={st['p']}, RMSE({st['scale']})={st['rmse']:.3f}, R²={r2_text(st['r2'], 3)}",
             transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="0.25")
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(alpha=0.3)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 
 from ..core.errors import BadInput
 from ..provenance.registry import find_calibration, load_registry
+from ..outputs.strictjson import finite
 from . import fit as F
 from .targets import Target, load_target
 
@@ -448,31 +448,12 @@ def _notes(run: CalibrationRun, pid: str) -> str:
 
 # ---- outputs ---------------------------------------------------------------------------------------
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    if isinstance(v, (np.floating, float)):
-        x = float(v)
-        return None if not math.isfinite(x) else x
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if isinstance(v, (dt.date, Path)):
-        return str(v)
-    return v
-
-
 def _write_outputs(run: CalibrationRun, out: Path, plots: bool) -> Path:
     from ..outputs.atomic import atomic_dir
 
     final = out / "calibration" / run.target.id
     with atomic_dir(final) as tmp:
-        (tmp / "fit.json").write_text(json.dumps(_jsonable(run.to_json()), indent=2), encoding="utf-8")
+        (tmp / "fit.json").write_text(json.dumps(finite(run.to_json()), indent=2, allow_nan=False), encoding="utf-8")
         (tmp / "report.txt").write_text(report_text(run), encoding="utf-8")
         if plots:
             from . import plots as P
@@ -530,7 +511,7 @@ def report_text(run: CalibrationRun) -> str:
     st = run.stats
     L.append("")
     L.append(f"fit         n={st['n']} p={st['p']} dof={st['dof']}  SSE={st['sse']:.4g}  RMSE({st['scale']})="
-             f"{st['rmse']:.4f}  R²={st['r2']:.4f}  MAPE={st['mape']:.1%}  AIC={st['aic']:.2f}")
+             f"{st['rmse']:.4f}  R²={F.r2_text(st['r2'])}  MAPE={st['mape']:.1%}  AIC={st['aic']:.2f}")
     pred = run.problem.predictions(run.theta[None, :])[:, 0]
     L.append("            period      observed   fitted   (" + ("ratio to the pre-announcement mean" if t.kind ==
                                                               "stockflow" else t.unit) + ")")

@@ -31,6 +31,7 @@ from ..core.errors import BadInput, Problem
 from ..core.yamlio import Located, load_file
 from ..paths import find_in_roots
 from ..provenance.registry import ID_RE, Registry, load_registry
+from .observations import observation_problem
 from .periods import FREQUENCIES, Period, parse_period
 
 KINDS = ("stockflow", "learning_curve")
@@ -333,6 +334,10 @@ def load_target(path: str | Path, registry: Registry | None = None) -> Target:
                 except ValueError:
                     c.add(op + ("unit",), f"{what}: unit '{ounit}' does not match the series unit '{sunit}'",
                           "observations are in the series unit (or one convertible to it)")
+        why = observation_problem(val * factor, sunit) if val is not None else ""
+        if why:
+            c.add(op + ("value",), f"{what}: {why}", "check the figure and its unit against the source")
+            val = None
         stat = o.get("statistic", "value")
         if stat not in STATISTICS:
             c.add(op + ("statistic",), f"{what}: statistic must be one of {', '.join(STATISTICS)}", f"got {stat!r}")

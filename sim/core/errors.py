@@ -5,7 +5,19 @@ and the CLI prints them and exits 2.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+MAX_TEXT = 600   # a message or hint echoes at most this many characters of anything
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+
+def show(value: object, limit: int = 80) -> str:
+    """A user-supplied value fit to echo in a one-line message: control characters escaped, length bounded."""
+    s = value if isinstance(value, str) else repr(value)
+    cut = len(s) > limit
+    s = _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), s[:limit])
+    return s + (f"... ({len(value) if isinstance(value, str) else len(repr(value))} characters)" if cut else "")
 
 
 @dataclass(frozen=True)
@@ -19,8 +31,9 @@ class Problem:
     hint: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}:{self.col}: {self.message}"
-        return f"{text} (hint: {self.hint})" if self.hint else text
+        # one line, bounded, whatever the input put into the message (a newline, 200 kB of a file name)
+        text = f"{show(self.file, MAX_TEXT)}:{self.line}:{self.col}: {show(self.message, MAX_TEXT)}"
+        return f"{text} (hint: {show(self.hint, MAX_TEXT)})" if self.hint else text
 
 
 @dataclass

@@ -51,8 +51,11 @@ def run_replications(inputs: list[Inputs], n: int, seed: int, workers: int) -> l
     """Run ``n`` replications (replication i uses ``inputs[i]``, or ``inputs[0]`` when there is one)."""
     seeds = replication_seeds(seed, n)
     jobs = [(i, i if len(inputs) > 1 else 0, seeds[i]) for i in range(n)]
+    from ..outputs.progress import bar
+
     if workers <= 1 or n == 1:
-        return [out for _, out in _work(({k: inputs[k] for k in {j[1] for j in jobs}}, jobs))]
+        used = {k: inputs[k] for k in {j[1] for j in jobs}}
+        return [out for job in bar(jobs, desc="DES replications", unit="rep") for _, out in _work((used, [job]))]
     chunks = min(n, workers * CHUNKS_PER_WORKER)
     bounds = np.linspace(0, n, chunks + 1).round().astype(int)
     payloads = []
@@ -61,9 +64,11 @@ def run_replications(inputs: list[Inputs], n: int, seed: int, workers: int) -> l
         payloads.append(({k: inputs[k] for k in {j[1] for j in part}}, part))
     results: list[RepOutput | None] = [None] * n
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-        for chunk in pool.map(_work, payloads):
-            for i, out in chunk:
-                results[i] = out
+        with bar(total=n, desc=f"DES replications ({workers} workers)", unit="rep") as progress:
+            for chunk in pool.map(_work, payloads):
+                for i, out in chunk:
+                    results[i] = out
+                progress.update(len(chunk))
     return results  # type: ignore[return-value]
 
 

@@ -139,3 +139,88 @@ def summary(result: Any) -> dict[str, Any]:
         out["claims"] = claims
     out["mass_balance_max_error_t"] = result.trajectory.mass_error_max
     return out
+
+
+# ---- ensembles: per-sample KPIs and their labelled statistics -------------------------------------
+
+STAT_COLUMNS = ("kpi", "unit", "median", "mean", "p05", "p95", "p_positive", "defined_in")
+
+
+def kpi_arrays(result: Any) -> dict[str, np.ndarray]:
+    """Every KPI of a run as a float array over samples (DES queue KPIs included), in summary order."""
+    out = {k: np.asarray(result.kpis[k], dtype=float) for k in KPI_UNITS}
+    for k, v in (getattr(result, "des_kpis", None) or {}).items():
+        out[k] = np.asarray(v, dtype=float)
+    return out
+
+
+def kpi_units(result: Any) -> dict[str, str]:
+    """Units of :func:`kpi_arrays`; dates are days since the run's start in the arrays."""
+    units = dict(KPI_UNITS)
+    if getattr(result, "des_kpis", None):
+        from ..des.result import DES_KPI_UNITS
+
+        units.update(DES_KPI_UNITS)
+    return units
+
+
+def ensemble_stats(result: Any) -> list[dict[str, Any]]:
+    """Per KPI: median, mean, 5% and 95% quantiles and P(KPI > 0) over the samples where it is defined.
+
+    Dates are ISO strings (their mean is the mean day); P(KPI > 0) is over all samples, so a
+    stock-out that never happens counts as not positive.
+    """
+    cal = result.scenario.calendar
+    units = kpi_units(result)
+    rows = []
+    for name, a in kpi_arrays(result).items():
+        good = a[np.isfinite(a)]
+        row: dict[str, Any] = {"kpi": name, "unit": units.get(name, ""), "defined_in": good.size / max(a.size, 1)}
+        if good.size:
+            p05, med, p95 = np.quantile(good, [0.05, 0.5, 0.95])
+            vals = {"median": med, "mean": float(good.mean()), "p05": p05, "p95": p95}
+            for k, v in vals.items():
+                row[k] = cal.date_of(float(v)).isoformat() if name in DATE_KPIS else float(v)
+        else:
+            row.update(median=None, mean=None, p05=None, p95=None)
+        row["p_positive"] = None if name in DATE_KPIS else float(np.mean(np.nan_to_num(a, nan=0.0) > 0))
+        rows.append(row)
+    return rows
+
+
+def _cell(v: Any, unit: str) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, str):
+        return v
+    if unit == "person":
+        return f"{v:,.0f}"
+    return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def ensemble_table(result: Any) -> str:
+    """The labelled text table `batsim run --samples N` prints (one line per KPI)."""
+    rows = ensemble_stats(result)
+    head = f"  {'KPI':32s} {'median':>11s} {'mean':>11s} {'5%':>11s} {'95%':>11s} {'P(>0)':>6s}  unit"
+    lines = [head]
+    for r in rows:
+        p = "" if r["p_positive"] is None else f"{r['p_positive']:.0%}"
+        lines.append(f"  {r['kpi']:32s} {_cell(r['median'], r['unit']):>11s} {_cell(r['mean'], r['unit']):>11s} "
+                     f"{_cell(r['p05'], r['unit']):>11s} {_cell(r['p95'], r['unit']):>11s} {p:>6s}  {r['unit']}"
+                     + (f" (defined in {r['defined_in']:.0%} of samples)" if r["defined_in"] < 1 else ""))
+    return "\n".join(lines) + "\n"
+
+
+def kpi_columns(result: Any) -> dict[str, Any]:
+    """kpis.parquet's columns: sample, then every KPI (dates as dates, undefined as null)."""
+    import datetime as dt
+
+    cal = result.scenario.calendar
+    cols: dict[str, Any] = {"sample": np.arange(result.samples, dtype=np.int64)}
+    for name, a in kpi_arrays(result).items():
+        if name in DATE_KPIS:
+            cols[name] = [None if not np.isfinite(v) else dt.date.fromisoformat(cal.date_of(float(v)).isoformat())
+                          for v in a]
+        else:
+            cols[name] = a
+    return cols

@@ -9,6 +9,7 @@ from typing import Any, Iterator
 
 from . import manifest, tables
 from .atomic import folder_lock, recover, replace_dir
+from .strictjson import dumps, finite
 
 MAX_COPIES = 999
 
@@ -63,25 +64,43 @@ def run_folder(out: Path, scn: Any) -> Iterator[tuple[Path, Path]]:
     raise RuntimeError(f"{MAX_COPIES} folders named {first}-N hold other results; clean up {first.parent}")
 
 
-def write_run(result: Any, out: Path, plots: bool = True, argv: list[str] | None = None) -> Path:
-    """Write ``out/<scenario-id>/``; the folder appears complete or not at all."""
+def with_notes(summ: dict[str, Any]) -> dict[str, Any]:
+    """``summ`` plus ``kpi_notes``: why each KPI that has no value (null) has none."""
+    from ..stockflow.kpis import KPI_UNITS, undefined_reason
+
+    notes = {k: undefined_reason(k, summ) for k in KPI_UNITS if k in summ and summ[k] is None}
+    return {**summ, "kpi_notes": notes} if notes else summ
+
+
+def write_run(result: Any, out: Path, plots: bool = True, argv: list[str] | None = None, plot_format: str = "png",
+              xlsx: bool = False) -> Path:
+    """Write ``out/<scenario-id>/``; the folder appears complete or not at all.
+
+    Ensembles (samples > 1) also get kpis.parquet (one row per sample); ``xlsx`` adds kpis.xlsx
+    (KPI table and time series); plots are written as ``plot_format`` (png, svg or pdf).
+    """
     with run_folder(Path(out), result.scenario) as (final, tmp):
         (tmp / "timeseries.csv").write_text(tables.timeseries_csv(result), encoding="utf-8")
         if result.samples > 1:
             (tmp / "timeseries_bands.csv").write_text(tables.bands_csv(result), encoding="utf-8")
+            from ..sweep.storage import write_parquet
+
+            write_parquet(tmp / "kpis.parquet", tables.kpi_columns(result))
         summ = result.summary() if hasattr(result, "summary") else tables.summary(result)
-        (tmp / "summary.json").write_text(json.dumps(summ, indent=2, ensure_ascii=False, default=str) + "\n",
-                                          encoding="utf-8")
+        (tmp / "summary.json").write_text(dumps(with_notes(finite(summ))), encoding="utf-8")
         man = manifest.build(result, argv)
         if hasattr(result, "manifest_extra"):        # engine-specific records (DES: replications, settings)
             man.update(result.manifest_extra())
         man["scenario_path"] = scenario_path(result.scenario)   # whose folder this is (see run_folder)
-        (tmp / "manifest.json").write_text(json.dumps(man, indent=2, ensure_ascii=False, default=str) + "\n",
-                                           encoding="utf-8")
+        (tmp / "manifest.json").write_text(dumps(man), encoding="utf-8")
         if hasattr(result, "events_csv"):            # discrete-event engines: events.csv
             (tmp / "events.csv").write_text(result.events_csv(), encoding="utf-8")
         if plots:
             from .plots import write_plots
 
-            write_plots(result, tmp / "plots")
+            write_plots(result, tmp / "plots", fmt=plot_format)
+        if xlsx:
+            from .xlsx import run_workbook
+
+            run_workbook(result, tmp / "kpis.xlsx")
     return final

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +20,12 @@ import numpy as np
 
 from ..core import units
 from ..core.calendar import Calendar
-from ..core.errors import BadInput, Problem
+from ..core.errors import BadInput, Problem, show
 from ..provenance.registry import Evidence, Parameter, Registry, sample_values
 from .cites import cite_problems
 from .load import Document, is_quantity
-from .schema import scenario_schema
-from .slots import DATE, SlotSpec, spec_for
+from .schema import SLUG_PATTERN, scenario_schema
+from .slots import DATE, DATE_WINDOW, SlotSpec, spec_for
 
 
 @dataclass
@@ -150,6 +151,12 @@ def _explain(doc: Document, err: Any) -> list[Problem]:
         keys = set(err.instance)
         if "param" in keys:
             hint = "a registry reference is just {param: some.id}"
+        elif "lever" in keys and _numeric_text(err.instance.get("lever")):
+            hint = (f"YAML reads {show(err.instance['lever'], 30)} as text, not a number (YAML 1.1 wants a dot and a "
+                    f"signed exponent: write 1.0e+3, or 1000)")
+        elif "value" in keys and _numeric_text(err.instance.get("value")):
+            hint = (f"YAML reads {show(err.instance['value'], 30)} as text, not a number (YAML 1.1 wants a dot and a "
+                    f"signed exponent: write 1.0e+3, or 1000)")
         elif "lever" in keys:
             hint = "a lever needs {lever: VALUE, unit: UNIT, why: TEXT}"
         elif "value" in keys:
@@ -158,22 +165,49 @@ def _explain(doc: Document, err: Any) -> list[Problem]:
             hint = "write {param: ID}, {lever: V, unit: U, why: ..} or {value: V, unit: U, cite: {...}}"
         return [doc.problem(path, "not a valid quantity", hint)]
     if err.validator == "oneOf" and not isinstance(err.instance, dict) and "provenance" in str(err.schema.get("description", "")):
-        return [doc.problem(path, f"bare value {err.instance!r} where a quantity is expected",
+        return [doc.problem(path, f"bare value {show(err.instance, 60)} where a quantity is expected",
                             "numbers carry provenance: {param: ID}, or {lever: V, unit: U, why: ..}")]
     if err.validator == "required":
         return [doc.problem(path, err.message.replace("'", "", 0), "add the missing key")]
     if err.validator == "type":
-        return [doc.problem(path, f"wrong type: {err.message}")]
+        want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
+        return [doc.problem(path, f"wrong type: {_q(err.instance)} is not of type '{want}'",
+                            f"give {'an' if want[0] in 'aeiou' else 'a'} {want} here")]
     if err.validator == "enum":
-        return [doc.problem(path, f"{err.instance!r} is not one of {err.validator_value}")]
+        return [doc.problem(path, f"{_q(err.instance)} is not one of {err.validator_value}",
+                            "use one of the listed values")]
     if err.validator == "pattern":
-        return [doc.problem(path, f"{err.instance!r} does not match the pattern {err.validator_value}",
+        return [doc.problem(path, f"{_q(err.instance)} does not match the pattern {err.validator_value}",
                             "ids are lowercase letters, digits, '.', '_' and '-'")]
+    if err.validator == "maxLength":
+        return [doc.problem(path, f"{show(err.instance, 40)} is longer than {err.validator_value} characters",
+                            "titles go on every plot and ids name folders: keep them short" if path[-1:] != ("description",)
+                            else "put long notes in a README beside the scenario")]
     if err.validator == "format":
-        return [doc.problem(path, f"{err.instance!r} is not a date", "write dates as YYYY-MM-DD")]
+        return [doc.problem(path, f"{_q(err.instance)} is not a date", "write dates as YYYY-MM-DD")]
     if err.validator == "propertyNames":
-        return [doc.problem(path, f"bad name: {err.message}", "codes are letters, digits and '_'")]
-    return [doc.problem(path, err.message)]
+        return [doc.problem(path, f"bad name: {show(err.instance, 60)} does not match {err.validator_value.get('pattern', '')}"
+                            if isinstance(err.validator_value, dict) else f"bad name: {show(err.message, 100)}",
+                            "codes are letters, digits and '_'")]
+    if err.validator == "additionalProperties" or err.validator == "oneOf":
+        return [doc.problem(path, show(err.message, 200), "see scenarios/scenario.schema.json for the format")]
+    return [doc.problem(path, show(err.message, 200), "see scenarios/scenario.schema.json for the format")]
+
+
+def _q(v: Any) -> str:
+    """A value as echoed in a message: strings quoted, everything escaped and bounded."""
+    return f"'{show(v, 60)}'" if isinstance(v, str) else show(v, 60)
+
+
+def _numeric_text(v: Any) -> bool:
+    """True for a string YAML 1.1 leaves as text although it reads as a number (1e3, 1.5e9, 1_000e2)."""
+    if not isinstance(v, str):
+        return False
+    try:
+        float(v.replace("_", ""))
+        return True
+    except ValueError:
+        return False
 
 
 # ---- quantities -------------------------------------------------------------------------------
@@ -203,23 +237,27 @@ def _synth(pid: str, raw: dict, unit: str, source: str, file: str, line: int, co
 def _check_value(q: Quantity, v: Any, doc: Document, qpath: tuple, what: str, problems: list[Problem]) -> None:
     spec = q.spec
     if spec.unit == DATE:
-        if not isinstance(v, dt.date):
-            problems.append(doc.problem(qpath, f"{what} must be a date", f"got {v!r} ({q.pid})"))
+        if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
+            problems.append(doc.problem(qpath, f"{what} must be a date", f"got {show(v)} ({q.pid}); write YYYY-MM-DD, unquoted"))
+        elif not DATE_WINDOW[0] <= v <= DATE_WINDOW[1]:
+            problems.append(doc.problem(qpath, f"{what} {v} is outside {DATE_WINDOW[0]}..{DATE_WINDOW[1]}",
+                                        f"{q.pid}: dates lie between 1900 and 2200; for 'never', leave the item out"))
         return
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        problems.append(doc.problem(qpath, f"{what} must be a number", f"got {v!r} ({q.pid})"))
+        problems.append(doc.problem(qpath, f"{what} must be a number", f"got {show(v)} ({q.pid})"))
         return
-    if not math.isfinite(v):
-        problems.append(doc.problem(qpath, f"{what} is not finite ({q.pid})"))
+    if not math.isfinite(v) or abs(v) > 1e100:
+        problems.append(doc.problem(qpath, f"{what} {show(v)} is not finite or beyond any scale ({q.pid})",
+                                    "give a finite number in a sensible unit"))
         return
     x = v * q.factor
     unit = spec.alt_unit if q.alt else spec.unit
     if spec.low is not None and (x < spec.low or (spec.low_open and x == spec.low)):
         bound = f"> {spec.low:g}" if spec.low_open else f">= {spec.low:g}"
-        problems.append(doc.problem(qpath, f"{what} {v:g} {q.param.unit} is out of range: must be {bound} {unit}",
+        problems.append(doc.problem(qpath, f"{what} {v:g} {show(q.param.unit, 60)} is out of range: must be {bound} {unit}",
                                     f"{q.pid}: {spec.what}" if spec.what else q.pid))
     if spec.high is not None and x > spec.high:
-        problems.append(doc.problem(qpath, f"{what} {v:g} {q.param.unit} is out of range: must be <= {spec.high:g} {unit}",
+        problems.append(doc.problem(qpath, f"{what} {v:g} {show(q.param.unit, 60)} is out of range: must be <= {spec.high:g} {unit}",
                                     f"{q.pid}: {spec.what}" if spec.what else q.pid))
 
 
@@ -228,7 +266,7 @@ def _quantity(doc: Document, reg: Registry, scenario_id: str, qpath: tuple, raw:
     dotted = ".".join(str(x) for x in qpath)
     spec = spec_for(dotted)
     if spec is None:  # the schema admits it, so this is a programming gap; say so plainly
-        problems.append(doc.problem(qpath, "no model input reads this value"))
+        problems.append(doc.problem(qpath, "no model input reads this value", "remove it; see the scenario format in docs/"))
         return None
     f, line, col = doc.where(qpath)
     if "param" in raw:
@@ -244,14 +282,17 @@ def _quantity(doc: Document, reg: Registry, scenario_id: str, qpath: tuple, raw:
         unit = raw.get("unit", "")
         param = _synth(f"{scenario_id}:{dotted}", raw, unit, source, f, line, col)
         pid = param.id
-        if not units.is_valid(unit):
-            problems.append(doc.problem(qpath + ("unit",), f"unknown unit '{unit}'",
+        why = units.invalid_reason(unit) if isinstance(unit, str) else "not a string"
+        if why:
+            msg = f"unknown unit '{show(unit, 60)}'" if why.startswith("unknown unit") else \
+                f"unit '{show(unit, 60)}' is not usable: {why}"
+            problems.append(doc.problem(qpath + ("unit",), msg,
                                         f"this value wants a unit like '{_example_unit(spec)}'"))
             return None
     q = Quantity(path=dotted, source=source, pid=pid, spec=spec, param=param)
     if spec.unit == DATE:
         if param.unit != DATE:
-            problems.append(doc.problem(qpath, f"{pid} has unit '{param.unit}' but this is a date",
+            problems.append(doc.problem(qpath, f"{pid} has unit '{show(param.unit, 60)}' but this is a date",
                                         "use a parameter or lever with unit: date"))
             return None
     else:
@@ -267,15 +308,50 @@ def _quantity(doc: Document, reg: Registry, scenario_id: str, qpath: tuple, raw:
                 q = None  # type: ignore[assignment]
             if q is None:
                 accepted = f"'{spec.unit}'" + (f" or '{spec.alt_unit}'" if spec.alt_unit else "")
-                problems.append(doc.problem(qpath, f"{pid} has unit '{param.unit}', which cannot be converted to {accepted}",
+                problems.append(doc.problem(qpath, f"{pid} has unit '{show(param.unit, 60)}', which cannot be converted to {accepted}",
                                             f"give this value in a unit like '{_example_unit(spec)}'"))
                 return None
+    n0 = len(problems)
     if param.kind != "derived":
         _check_value(q, param.value, doc, qpath, "value", problems)
         for end in ("low", "high"):
             if getattr(param, end) is not None:
                 _check_value(q, getattr(param, end), doc, qpath, f"range.{end}", problems)
+    if source == "lever" and len(problems) == n0:   # a value out of the slot's bounds is reported once
+        _lever_range(q, raw, doc, reg, qpath, problems)
     return q
+
+
+def _lever_range(q: Quantity, raw: dict, doc: Document, reg: Registry, qpath: tuple, problems: list[Problem]) -> None:
+    """A lever that replaces a registry entry stays within the range the entry declares, unless it is
+    marked ``what_if: true`` (then its rationale, and so the manifest, says it lies outside)."""
+    pid = doc.replaced.get(tuple(qpath))
+    entry = reg[pid] if pid in reg else None
+    v = q.param.value
+    if entry is None or entry.kind == "derived" or entry.low is None or entry.high is None:
+        return
+    try:
+        if entry.is_date:
+            if not isinstance(v, dt.date):
+                return
+            outside, shown = not entry.low <= v <= entry.high, f"{v}"
+        else:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                return
+            x = v * units.factor(q.param.unit, entry.unit)
+            outside, shown = not entry.low - 1e-9 * abs(entry.low) <= x <= entry.high + 1e-9 * abs(entry.high), \
+                f"{x:g} {entry.unit}"
+    except (ValueError, TypeError):
+        return   # a unit or type problem is reported elsewhere
+    if not outside:
+        return
+    rng = f"{entry.low}..{entry.high}" + ("" if entry.is_date else f" {entry.unit}")
+    if raw.get("what_if") is True:
+        q.param.rationale = f"{q.param.rationale} [what-if: outside the range {rng} of {pid}]".strip()
+        return
+    problems.append(doc.problem(qpath + ("lever",), f"lever {shown} is outside the range {rng} that {pid} declares",
+                                "keep it within the evidence's range, or mark a deliberate what-if with "
+                                "'what_if: true' (the manifest then records it)"))
 
 
 def _example_unit(spec: SlotSpec) -> str:
@@ -302,6 +378,10 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
     if "importer" in d:
         need(d["importer"], regions, ("importer",), "region")
     for m, spec in materials.items():
+        unit = spec.get("unit") if isinstance(spec, dict) else None
+        if isinstance(unit, str) and not units.same_dimension(unit, "t"):
+            problems.append(doc.problem(("materials", m, "unit"), f"material unit '{show(unit, 40)}' is not a mass unit",
+                                        "materials are counted in tonnes: write unit: t (or kg, Mt)"))
         if isinstance(spec, dict) and "group" in spec:
             need(spec["group"], groups, ("materials", m, "group"), "group (a key of cells.intensity)")
     for g in groups:
@@ -328,7 +408,8 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
     for i, pr in enumerate(d.get("pipeline") or []):
         for key in ("region", "product", "capacity", "online"):
             if key not in pr:
-                problems.append(doc.problem(("pipeline", i), f"project '{pr.get('id')}' needs '{key}'"))
+                problems.append(doc.problem(("pipeline", i), f"project '{pr.get('id')}' needs '{key}'",
+                                            f"add {key}: to the project"))
         if "region" in pr:
             need(pr["region"], regions, ("pipeline", i, "region"), "region")
         if "product" in pr:
@@ -339,36 +420,85 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
                                             f"'{pr['region']}', but supply.{prod} has no entry for '{pr['region']}'",
                                             f"add supply.{prod}.{pr['region']} with share, capacity and lead_time"))
     pol = d.get("policies") or {}
+    dest_codes = set(d.get("destinations") or {}) or ({d["importer"]} if "importer" in d else set())
     for i, c in enumerate(pol.get("export_controls") or []):
         base = ("policies", "export_controls", i)
-        for key in ("origin", "material", "regime"):
+        for key in ("origin", "material"):
             if key not in c:
-                problems.append(doc.problem(base, f"export control '{c.get('id')}' needs '{key}'"))
+                problems.append(doc.problem(base, f"export control '{c.get('id')}' needs '{key}'",
+                                            f"add {key}: to the control"))
         if "origin" in c:
             need(c["origin"], regions, base + ("origin",), "region")
         if "material" in c:
             need(c["material"], set(materials), base + ("material",), "material")
         if "destination" in c:
-            need(c["destination"], regions, base + ("destination",), "region", ("all",))
-        regime = c.get("regime")
-        if regime in ("licence", "quota", "ban") and "effective" not in c:
-            problems.append(doc.problem(base, f"a '{regime}' control needs an 'effective' date"))
-        if regime == "licence" and not {"capacity_share", "approval", "decision_days"} <= set(c.get("licence") or {}):
-            problems.append(doc.problem(base, "a licence regime needs licence: {capacity_share, approval, decision_days}"))
-        if regime == "quota" and "quota" not in c:
-            problems.append(doc.problem(base, "a quota regime needs 'quota'"))
+            need(c["destination"], regions | dest_codes, base + ("destination",), "region or destination", ("all",))
+        _control_refs(doc, c, base, dest_codes | {"all", d.get("importer")}, problems)
     for i, r in enumerate(pol.get("sourcing_rules") or []):
         base = ("policies", "sourcing_rules", i)
+        if "material" not in r:
+            problems.append(doc.problem(base, f"sourcing rule '{r.get('id')}' needs 'material'",
+                                        "name the material the rule applies to, e.g. material: graphite"))
         if "material" in r:
             need(r["material"], set(materials), base + ("material",), "material")
         for j, o in enumerate(r.get("excluded_origins") or []):
             need(o, regions, base + ("excluded_origins", j), "region")
     for i, t in enumerate(pol.get("tariffs") or []):
         base = ("policies", "tariffs", i)
+        for key in ("origin", "material"):
+            if key not in t:
+                problems.append(doc.problem(base, f"tariff '{t.get('id')}' needs '{key}'",
+                                            f"add {key}: (a {'region code' if key == 'origin' else 'material'})"))
         if "origin" in t:
             need(t["origin"], regions, base + ("origin",), "region")
         if "material" in t:
             need(t["material"], set(materials), base + ("material",), "material")
+
+
+def _control_refs(doc: Document, c: dict, base: tuple, codes: set, problems: list[Problem]) -> None:
+    """An export control states one form (regime and dates, or dated phases) and what its regimes need."""
+    lic = set(c.get("licence") or {})
+    if "phases" in c:
+        for key in ("regime", "effective", "ends", "suspensions"):
+            if key in c:
+                problems.append(doc.problem(base + (key,), f"a control with 'phases' cannot also have '{key}'",
+                                            "state each regime and its dates as a phase (docs/controls.md)", key=True))
+        forms = [(base + ("phases", j), ph) for j, ph in enumerate(c["phases"])]
+    elif "regime" not in c:
+        problems.append(doc.problem(base, f"export control '{c.get('id')}' needs 'regime' or 'phases'"))
+        forms = []
+    else:
+        forms = [(base, {"regime": c["regime"]})]
+        if c["regime"] in ("licence", "quota", "ban") and "effective" not in c:
+            problems.append(doc.problem(base, f"a '{c['regime']}' control needs an 'effective' date"))
+    for where, ph in forms:
+        regime = ph.get("regime")
+        own = set(ph.get("licence") or {}) if where is not base else set()
+        terms = own | lic
+        if regime == "licence" and not {"capacity_share", "approval", "decision_days"} <= terms:
+            problems.append(doc.problem(where, "a licence regime needs licence: {capacity_share, approval, decision_days}",
+                                        "in the phase, or in the control's licence: block that phases inherit"))
+        for a, b in (("capacity_share_final", "capacity_tau_days"), ("capacity_tau_days", "capacity_share_final")):
+            stated = a in own if where is not base else a in lic
+            if regime == "licence" and stated and b not in terms and (where is not base or not own):
+                problems.append(doc.problem(where + ("licence", a), f"licence '{a}' needs '{b}' too",
+                                            "capacity adapts from capacity_share to capacity_share_final "
+                                            "with time constant capacity_tau_days", key=True))
+        if regime == "quota" and "quota" not in ph and "quota" not in c:
+            problems.append(doc.problem(where, "a quota regime needs 'quota'",
+                                        "give the phase (or the control) quota: allowed exports, e.g. in t/year"))
+        for j, code in enumerate(ph.get("destinations") or []):
+            if code not in codes:
+                near = get_close_matches(str(code), sorted(map(str, codes)), n=1, cutoff=0.5)
+                problems.append(doc.problem(where + ("destinations", j), f"unknown destination '{code}'",
+                                            f"did you mean '{near[0]}'?" if near else
+                                            "known: " + ", ".join(sorted(map(str, codes)))))
+    if "phases" in c and lic and any(ph.get("regime") == "licence" for ph in c["phases"]):
+        for a, b in (("capacity_share_final", "capacity_tau_days"), ("capacity_tau_days", "capacity_share_final")):
+            if a in lic and b not in lic and not any(b in (ph.get("licence") or {}) for ph in c["phases"]):
+                problems.append(doc.problem(base + ("licence", a), f"licence '{a}' needs '{b}' too",
+                                            "capacity adapts from capacity_share to capacity_share_final "
+                                            "with time constant capacity_tau_days", key=True))
 
 
 def _date_order(doc: Document, qs: dict[str, Quantity], problems: list[Problem]) -> None:
@@ -379,7 +509,8 @@ def _date_order(doc: Document, qs: dict[str, Quantity], problems: list[Problem])
     def before(a: str, b: str, msg: str) -> None:
         va, vb = val(a), val(b)
         if isinstance(va, dt.date) and isinstance(vb, dt.date) and va > vb:
-            problems.append(doc.problem(tuple(_split(b)), f"{msg} ({va} is after {vb})"))
+            problems.append(doc.problem(tuple(_split(b)), f"{msg} ({va} is after {vb})",
+                                        f"check the dates of {a} and {b}"))
 
     for i, c in enumerate((doc.data.get("policies") or {}).get("export_controls") or []):
         b = f"policies.export_controls.{i}"
@@ -387,8 +518,62 @@ def _date_order(doc: Document, qs: dict[str, Quantity], problems: list[Problem])
         before(f"{b}.effective", f"{b}.ends", "effective must not be after ends")
         for j, _ in enumerate(c.get("suspensions") or []):
             before(f"{b}.suspensions.{j}.start", f"{b}.suspensions.{j}.end", "a suspension must start before it ends")
+        _phase_order(doc, c, b, val, problems)
     for i, _ in enumerate(doc.data.get("pipeline") or []):
         before(f"pipeline.{i}.announced", f"pipeline.{i}.online", "announced must not be after online")
+
+
+def _phase_order(doc: Document, c: dict, b: str, val: Any, problems: list[Problem]) -> None:
+    """Each phase ends after it starts; two phases for a common destination do not overlap (nominal dates)."""
+    seen: list[tuple[int, Any, Any, set]] = []
+    for j, ph in enumerate(c.get("phases") or []):
+        s0, s1 = val(f"{b}.phases.{j}.start"), val(f"{b}.phases.{j}.end")
+        if isinstance(s0, dt.date) and isinstance(s1, dt.date) and s1 <= s0:
+            problems.append(doc.problem(tuple(_split(f"{b}.phases.{j}.end")),
+                                        f"phase {j} ends ({s1}) before it starts ({s0})", "a phase's end is after its start"))
+            continue
+        ann = val(f"{b}.announced")
+        if j == 0 and isinstance(ann, dt.date) and isinstance(s0, dt.date) and ann > s0:
+            problems.append(doc.problem(tuple(_split(f"{b}.announced")),
+                                        f"announced must not be after the first phase starts ({ann} is after {s0})",
+                                        "a control is announced on or before the day its first phase starts"))
+        dests = {"all" if x == doc.data.get("importer") else x for x in ph.get("destinations") or ["all"]}
+        if not isinstance(s0, dt.date):
+            continue
+        for k, t0, t1, other in seen:
+            shared = "all" in dests or "all" in other or bool(dests & other)
+            if shared and s0 < (t1 if t1 is not None else dt.date.max) and t0 < (s1 if s1 is not None else dt.date.max):
+                problems.append(doc.problem(tuple(_split(f"{b}.phases.{j}.start")),
+                                            f"phase {j} overlaps phase {k} for a common destination",
+                                            "phases of one destination follow each other: end one before the next "
+                                            "starts, or give them disjoint destinations"))
+        seen.append((j, s0, s1 if isinstance(s1, dt.date) else None, dests))
+
+
+MAX_ID = 100
+
+
+def _names(doc: Document, problems: list[Problem]) -> None:
+    """Ids become folder and file names and keys become CSV fields: checked whole (a JSON Schema
+    pattern's '$' lets a trailing newline through in Python), bounded in length, no control characters."""
+    def walk(v: Any, path: tuple) -> None:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if isinstance(k, str) and (len(k) > MAX_ID or any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in k)):
+                    problems.append(doc.problem(path + (k,), f"key '{show(k, 40)}' is not a usable name",
+                                                f"names have at most {MAX_ID} characters and no control characters",
+                                                key=True))
+                if k == "id" and isinstance(x, str) and not (len(x) <= MAX_ID and re.fullmatch(SLUG_PATTERN, x)):
+                    problems.append(doc.problem(path + (k,), f"id '{show(x, 40)}' is not a usable name",
+                                                f"ids name output folders: lowercase letters, digits, '.', '_' and "
+                                                f"'-', at most {MAX_ID} characters, starting with a letter or digit"))
+                if not (path == () and k == "claims"):
+                    walk(x, path + (k,))
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, path + (i,))
+
+    walk(doc.data, ())
 
 
 def _split(path: str) -> list[Any]:
@@ -396,6 +581,14 @@ def _split(path: str) -> list[Any]:
 
 
 def _shares(doc: Document, qs: dict[str, Quantity], problems: list[Problem]) -> None:
+    dests = doc.data.get("destinations") or {}
+    vals = [qs.get(f"destinations.{k}.share") for k in dests]
+    if dests and all(q is not None and q.param.kind != "derived" and isinstance(q.param.value, (int, float))
+                     for q in vals):
+        total = sum(q.param.value * q.factor for q in vals)  # type: ignore[union-attr]
+        if abs(total - 1.0) > 1e-6:
+            problems.append(doc.problem(("destinations",), f"destination shares sum to {total:g}, not 1",
+                                        "they split the importer's demand across its destinations"))
     for m, origins in (doc.data.get("supply") or {}).items():
         total = 0.0
         for o in origins or {}:
@@ -417,6 +610,7 @@ def compile_document(doc: Document, reg: Registry, check_cites: bool = True) -> 
     """
     problems, bad = _schema_problems(doc)
     n_schema = len(problems)
+    _names(doc, problems)
     d = doc.data
     for key in ("id", "calendar", "importer", "regions", "materials", "cells", "demand", "supply", "inventory"):
         if key not in d and not any(p.message.startswith(f"'{key}'") for p in problems):
@@ -424,12 +618,23 @@ def compile_document(doc: Document, reg: Registry, check_cites: bool = True) -> 
                                         "a base scenario states it; did you mean to use 'extends:'?"))
     cal = None
     c = d.get("calendar")
-    if isinstance(c, dict) and isinstance(c.get("start"), dt.date) and isinstance(c.get("end"), dt.date):
+    if isinstance(c, dict):
+        for end in ("start", "end"):
+            v = c.get(end)
+            if isinstance(v, str) or isinstance(v, dt.datetime):
+                problems.append(doc.problem(("calendar", end), f"{show(v)} is not read as a date",
+                                            "write the date unquoted as YYYY-MM-DD (quoted, YAML reads it as text)"))
+            elif isinstance(v, dt.date) and not DATE_WINDOW[0] <= v <= DATE_WINDOW[1]:
+                problems.append(doc.problem(("calendar", end), f"{v} is outside {DATE_WINDOW[0]}..{DATE_WINDOW[1]}",
+                                            "the model's calendars lie between 1900 and 2200"))
+    if isinstance(c, dict) and all(type(c.get(k)) is dt.date and DATE_WINDOW[0] <= c[k] <= DATE_WINDOW[1]
+                                   for k in ("start", "end")):
         if c["end"] <= c["start"]:
             problems.append(doc.problem(("calendar", "end"), f"end {c['end']} is not after start {c['start']}",
                                         "the calendar runs from start to a later end"))
         elif (c["end"] - c["start"]).days > 366 * 60:
-            problems.append(doc.problem(("calendar", "end"), "calendar longer than 60 years"))
+            problems.append(doc.problem(("calendar", "end"), "calendar longer than 60 years",
+                                        "split the question into shorter runs; the model's inputs do not reach further"))
         elif c.get("step") in ("day", "week", "month"):
             cal = Calendar(c["start"], c["end"], c["step"])
     sid = str(d.get("id", "scenario"))
@@ -447,7 +652,8 @@ def compile_document(doc: Document, reg: Registry, check_cites: bool = True) -> 
         _shares(doc, qs, problems)
         for i, cl in enumerate(d.get("claims") or []):
             if cl.get("param") not in reg:
-                problems.append(doc.problem(("claims", i, "param"), f"unknown parameter id '{cl.get('param')}'"))
+                problems.append(doc.problem(("claims", i, "param"), f"unknown parameter id '{show(cl.get('param'), 60)}'",
+                                            "see 'batsim params' for the ids"))
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
         if not n_schema:
             raise
@@ -455,7 +661,11 @@ def compile_document(doc: Document, reg: Registry, check_cites: bool = True) -> 
         try:
             reg.closure([pid])
         except (KeyError, ValueError) as exc:
-            problems.append(doc.problem((), f"registry entry '{pid}' cannot be evaluated: {exc}"))
+            problems.append(doc.problem((), f"registry entry '{pid}' cannot be evaluated: {exc}",
+                                        "check the entry's formula and inputs in calibration/parameters/"))
+    if cal is None and not problems:   # e.g. a calendar the schema accepted but no step
+        problems.append(doc.problem(("calendar",), "calendar needs start, end (dates) and step",
+                                    "e.g. calendar: {start: 2025-01-01, end: 2034-12-31, step: week}"))
     if problems:
         raise BadInput(_dedupe(problems))
     assert cal is not None

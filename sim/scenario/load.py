@@ -28,6 +28,7 @@ class Document:
     files: list[Path]
     values: dict[tuple, Pos] = field(default_factory=dict)
     keys: dict[tuple, Pos] = field(default_factory=dict)
+    replaced: dict[tuple, str] = field(default_factory=dict)   # path -> registry id a child's quantity replaced
 
     @property
     def main_file(self) -> str:
@@ -116,6 +117,8 @@ def _merge(base: Any, base_path: tuple, child: Any, child_loc: Located, child_pa
         doc.values[out_path] = (child_loc.file, *child_loc.where(child_path))
         return result
     # replace: drop the base's positions below this path, take the child's
+    if is_quantity(child) and isinstance(base, dict) and isinstance(base.get("param"), str):
+        doc.replaced[out_path] = base["param"]   # a lever's range is checked against the entry it replaces
     for table in (doc.values, doc.keys):
         for p in [p for p in table if p[:len(out_path)] == out_path and len(p) > len(out_path)]:
             del table[p]
@@ -152,9 +155,11 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
         cycle = " -> ".join(str(c.name) for c in chain + (base_path.resolve(),))
         raise BadInput([Problem(str(p), line, col, f"extends: cycle {cycle}", "a scenario cannot extend itself, directly or not")])
     if len(chain) > MAX_EXTENDS_DEPTH:
-        raise BadInput([Problem(str(p), line, col, f"extends: chain deeper than {MAX_EXTENDS_DEPTH}")])
+        raise BadInput([Problem(str(p), line, col, f"extends: chain deeper than {MAX_EXTENDS_DEPTH}",
+                                "extend the shipped scenario directly instead of through a long chain")])
     base = load_document(base_path, chain)
-    doc = Document(data={}, files=base.files + [p], values=dict(base.values), keys=dict(base.keys))
+    doc = Document(data={}, files=base.files + [p], values=dict(base.values), keys=dict(base.keys),
+                   replaced=dict(base.replaced))
     doc.data = _merge(base.data, (), data, loc, (), (), doc)
     doc.data.pop("extends", None)
     doc.values[()] = (str(p), 1, 1)

@@ -15,6 +15,7 @@ ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 REGIMES = ["none", "licence", "quota", "ban"]
+CAPACITY_BASES = ["pre_control", "applications", "demand"]
 DELAY_SHAPES = ["fixed", "gamma", "lognormal", "uniform"]
 
 
@@ -48,6 +49,8 @@ QUANTITY = {
     "oneOf": [
         _obj({"param": {"type": "string", "pattern": ID_PATTERN, "description": "registry id"}}, ["param"]),
         _obj({"lever": _NUMBER_OR_DATE, "unit": {"type": "string"}, "why": {"type": "string"},
+              "what_if": {"type": "boolean", "description": "a deliberate value outside the range of the registry "
+                                                           "entry this lever replaces (recorded in the manifest)"},
               "range": _obj({"low": _NUMBER_OR_DATE, "high": _NUMBER_OR_DATE}, ["low", "high"])},
              ["lever", "unit", "why"], "a what-if choice of the scenario"),
         _obj({"value": _NUMBER_OR_DATE, "unit": {"type": "string"}, "cite": _CITE,
@@ -61,32 +64,45 @@ def scenario_schema() -> dict[str, Any]:
     """The JSON Schema every scenario (after ``extends:`` is resolved) must satisfy."""
     q = {"$ref": "#/$defs/quantity"}
     window = _obj({"start": q, "end": q}, ["start", "end"])
+    licence = _obj({
+        "capacity_share": q, "capacity_share_final": q, "capacity_tau_days": q,
+        "capacity_basis": {"enum": CAPACITY_BASES, "description": "what the review capacity is a share of"},
+        "basis_smoothing_days": q, "approval": q, "decision_days": q, "decision_cv": q,
+    }, desc="licence terms (docs/controls.md); in a phase, they override the control's own")
+    phase = _obj({
+        "regime": {"enum": REGIMES}, "start": q, "end": q,
+        "destinations": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                         "description": "destination codes this phase applies to (default: all)"},
+        "licence": licence, "quota": q, "note": {"type": "string"},
+    }, ["regime", "start"], "one dated regime of an export control")
     export_control = _obj({
-        "id": {"type": "string", "pattern": SLUG_PATTERN},
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100},
         "remove": {"type": "boolean", "description": "drop this item inherited from the base scenario"},
         "origin": {"type": "string"}, "material": {"type": "string"},
         "destination": {"type": "string", "description": "importer region code, or 'all'"},
         "regime": {"enum": REGIMES},
         "announced": q, "effective": q, "ends": q,
         "suspensions": {"type": "array", "items": window},
-        "licence": _obj({"capacity_share": q, "approval": q, "decision_days": q}),
+        "licence": licence,
+        "phases": {"type": "array", "items": phase, "minItems": 1,
+                   "description": "dated regimes (instead of regime/effective/ends/suspensions); see docs/controls.md"},
         "quota": q, "exempt_share": q, "diversion": q, "front_running": q,
         "in_transit": {"enum": ["deliver", "lose"],
                        "description": "what happens to lots already shipped when a ban starts"},
         "note": {"type": "string"},
     }, ["id"])
     sourcing_rule = _obj({
-        "id": {"type": "string", "pattern": SLUG_PATTERN}, "remove": {"type": "boolean"},
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100}, "remove": {"type": "boolean"},
         "material": {"type": "string"},
         "excluded_origins": {"type": "array", "items": {"type": "string"}},
         "schedule": {"type": "array", "items": _obj({"from": q, "min_share": q}, ["from", "min_share"])},
         "uptake": q, "note": {"type": "string"},
     }, ["id"])
-    tariff = _obj({"id": {"type": "string", "pattern": SLUG_PATTERN}, "remove": {"type": "boolean"},
+    tariff = _obj({"id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100}, "remove": {"type": "boolean"},
                    "origin": {"type": "string"}, "material": {"type": "string"}, "rate": q, "from": q,
                    "note": {"type": "string"}}, ["id"])
     project = _obj({
-        "id": {"type": "string", "pattern": SLUG_PATTERN}, "remove": {"type": "boolean"},
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100}, "remove": {"type": "boolean"},
         "name": {"type": "string"},
         "region": {"type": "string"}, "product": {"type": "string", "description": "a material, or 'cells'"},
         "capacity": q, "announced": q, "online": q, "build_years": q, "ramp_years": q, "delay_days": q,
@@ -113,14 +129,17 @@ def scenario_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "id": {"type": "string", "pattern": SLUG_PATTERN, "description": "output folder name"},
-            "title": {"type": "string"},
-            "description": {"type": "string", "description": "the question this scenario answers"},
+            "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100, "description": "output folder name"},
+            "title": {"type": "string", "maxLength": 200, "description": "shown on every plot"},
+            "description": {"type": "string", "maxLength": 20000, "description": "the question this scenario answers"},
             "extends": {"type": "string", "description": "path of a base scenario, relative to this file"},
             "calendar": _obj({"start": {"type": "string", "format": "date"},
                               "end": {"type": "string", "format": "date"},
                               "step": {"enum": ["day", "week", "month"]}}, ["start", "end", "step"]),
             "importer": {"type": "string", "description": "the region whose cell output is modelled"},
+            "destinations": _map(_obj({"share": q, "name": {"type": "string"}}, ["share"]),
+                                 "the importer's demand split by destination (an importer standing for several "
+                                 "buyers); export-control phases may target destinations by these codes"),
             "regions": _map(_obj({"name": {"type": "string"}}), "regions by code"),
             "materials": _map(_obj({
                 "name": {"type": "string"}, "unit": {"type": "string"},

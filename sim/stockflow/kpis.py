@@ -74,3 +74,26 @@ def compute(traj: Trajectory) -> dict[str, np.ndarray]:
     out["anode_cost_index_peak"] = s["anode_cost_index"].max(axis=0)
     out["cell_cost_index_end"] = s["cell_cost_index"][-1]
     return out
+
+
+_REASONS = {
+    "days_until_stockout": "no stock-out: material never limited cell output",
+    "jobs_at_risk_first_week": "no export control takes effect, so there is no first week to report",
+    "min_days_of_cover": "no material is used (zero demand, capacity or utilisation), so cover is unbounded",
+    "controlled_origin_share_start": "no material was ordered in the first year",
+    "controlled_origin_share_end": "no material was ordered in the last year",
+    "sic_anode_share_end": "no anode duty in the last step (no cell output)",
+    "peak_shortfall_fraction": "no planned output, so no share of it can be lost",
+}
+
+
+def undefined_reason(name: str, summary: dict) -> str:
+    """Why KPI ``name`` has no value (summary.json's ``kpi_notes``), given the other values."""
+    if name == "recovery_date":
+        if summary.get("days_until_stockout") is None:
+            return "no recovery to report: output was never limited by material"
+        return (f"not recovered: output did not stay within {RECOVERY_THRESHOLD:.0%} of plan for "
+                f"{RECOVERY_DAYS:g} days before the end of the calendar")
+    if summary.get("samples", 1) > 1:
+        return _REASONS.get(name, "no value") + " (in most samples; see quantiles.defined_in)"
+    return _REASONS.get(name, "the inputs leave this KPI without a value (e.g. zero demand)")

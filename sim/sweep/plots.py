@@ -1,16 +1,21 @@
 """Sweep plots: tornado (OAT), fan chart and KPI histograms (MC/LHS), Sobol bars, Morris mu*-sigma.
 
-Axes carry units; parameters are labelled 'name (id)'. matplotlib (Agg) is imported here only.
-Each PNG is written atomically.
+Axes carry units; parameters are labelled by name (wrapped, never cut) with their id; tornado
+bars show the parameter's low and high values and the KPI at each; Morris points are numbered
+with a key beside the plot so labels never overlap; every figure has the caption line
+(scenario, version, seed, engine, method). PNG, SVG or PDF, each written atomically.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import textwrap
+
 import numpy as np
 
-from .storage import atomic_write
+from ..outputs.figstyle import add_caption
+from ..outputs.figstyle import save as save_figure
 
 MAX_BARS = 20
 
@@ -24,14 +29,29 @@ def _plt() -> Any:
     return plt
 
 
-def save(fig: Any, path: Path) -> Path:
-    """Save ``fig`` as PNG atomically and close it."""
-    plt = _plt()
+def save(fig: Any, path: Path, fmt: str = "png", caption: str = "") -> Path:
+    """Save ``fig`` as ``fmt`` (png, svg, pdf) atomically with the caption line, and close it."""
     if len(fig.axes) > 1:
         fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-    plt.close(fig)
-    return path
+    if caption:
+        add_caption(fig, caption)
+    return save_figure(fig, path, fmt)
+
+
+def _value(v: float, unit: str) -> str:
+    if unit == "date":
+        import datetime as dt
+
+        return dt.date.fromordinal(int(round(v))).isoformat()
+    u = "" if unit in ("", "dimensionless") else f" {unit}"
+    return f"{v:.4g}{u}"
+
+
+def wrapped_label(f: Any, width: int = 75) -> str:
+    """The factor's full name wrapped to ``width`` characters, then its id and low–high range."""
+    name = "\n".join(textwrap.wrap(f.name, width)) if f.name != f.id else ""
+    rng = f"{_value(f.low, f.unit)} – {_value(f.high, f.unit)}"
+    return (f"{name}\n" if name else "") + f"{f.id} [{rng}]"
 
 
 def _unit(u: str) -> str:
@@ -47,19 +67,26 @@ def _pick(rows: list[dict[str, Any]], kpi: str, index: str) -> dict[str, dict[st
 
 
 def tornado(ax: Any, kpi: str, rows: list[dict[str, Any]], nominal: float, unit: str, factors: dict[str, Any]) -> None:
-    """OAT tornado: KPI at each parameter's low and high, widest swing on top."""
+    """OAT tornado: KPI at each parameter's low and high (values at the bar ends), widest swing on top."""
     low, high, swing = _pick(rows, kpi, "low"), _pick(rows, kpi, "high"), _pick(rows, kpi, "swing")
     ranked = sorted(swing, key=lambda p: np.nan_to_num(swing[p]["value"]), reverse=True)
     moving = [p for p in ranked if np.nan_to_num(swing[p]["value"]) > 0] or ranked[:1]
     ids = moving[:MAX_BARS][::-1]
     y = np.arange(len(ids))
-    lo = np.array([low[p]["value"] for p in ids])
-    hi = np.array([high[p]["value"] for p in ids])
+    lo = np.array([low[p]["value"] for p in ids], dtype=float)
+    hi = np.array([high[p]["value"] for p in ids], dtype=float)
     ax.barh(y + 0.2, lo, height=0.4, left=nominal, color="#2980b9", label="parameter at its low value")
     ax.barh(y - 0.2, hi, height=0.4, left=nominal, color="#c0392b", label="parameter at its high value")
+    for yy, d in ((y + 0.2, lo), (y - 0.2, hi)):
+        for j in range(len(ids)):
+            if np.isfinite(d[j]) and d[j] != 0:
+                ax.annotate(f"{nominal + d[j]:,.4g}", (nominal + d[j], yy[j]), fontsize=6, va="center",
+                            ha="left" if d[j] >= 0 else "right", xytext=(2 if d[j] >= 0 else -2, 0),
+                            textcoords="offset points")
     ax.axvline(nominal, color="k", lw=0.8)
-    ax.set_yticks(y, _labels(ids, factors), fontsize=7)
-    ax.set_xlabel(f"{kpi}{_unit(unit)} (nominal {nominal:.4g})")
+    ax.set_yticks(y, [wrapped_label(factors[i]) if i in factors else i for i in ids], fontsize=6.5)
+    ax.margins(x=0.12)
+    ax.set_xlabel(f"{kpi}{_unit(unit)} (nominal {nominal:.4g}; bar ends: KPI with the parameter at its low / high)")
     hidden = len(ranked) - len(ids)
     ax.set_title(f"OAT: {kpi}" + (f" ({hidden} parameters with a smaller or no effect not shown)" if hidden else ""),
                  fontsize=10)
@@ -89,10 +116,14 @@ def morris_scatter(ax: Any, kpi: str, rows: list[dict[str, Any]], unit: str, fac
     y = np.array([sg[p]["value"] for p in ids])
     xerr = np.array([ms[p]["value"] - ms[p]["ci_low"] for p in ids])
     ax.errorbar(x, y, xerr=xerr, fmt="o", ms=4, color="#2c3e50", ecolor="#95a5a6", lw=0.8)
-    top = np.argsort(-np.nan_to_num(x))[:8]
-    for i in top:
-        ax.annotate(factors[ids[i]].label(36) if ids[i] in factors else ids[i], (x[i], y[i]), fontsize=6,
-                    xytext=(3, 3), textcoords="offset points")
+    top = np.argsort(-np.nan_to_num(x))[:10]
+    key = []
+    for n, i in enumerate(top, start=1):   # numbered points, names in a key: labels never overlap
+        ax.annotate(str(n), (x[i], y[i]), fontsize=7, fontweight="bold", xytext=(3, 3), textcoords="offset points")
+        name = factors[ids[i]].name if ids[i] in factors else ids[i]
+        key.append(f"{n}. " + "\n    ".join(textwrap.wrap(f"{name} ({ids[i]})", 48)))
+    if key:
+        ax.text(1.02, 1.0, "\n".join(key), transform=ax.transAxes, fontsize=6.5, va="top", ha="left")
     lim = max(float(np.nanmax(x)) if len(x) else 1.0, float(np.nanmax(y)) if len(y) else 1.0) * 1.05 or 1.0
     ax.plot([0, lim], [0, lim], ls=":", color="grey", lw=0.8)
     ax.set_xlabel(f"mu* of {kpi}{_unit(unit)} per full parameter range")
@@ -127,27 +158,27 @@ def histogram(ax: Any, kpi: str, y: np.ndarray, unit: str) -> None:
 def write_all(folder: Path, method: str, rows: list[dict[str, Any]], kpis: dict[str, np.ndarray],
               units: dict[str, str], factors: list[Any], base_n: int = 0, bands: dict[str, np.ndarray] | None = None,
               times: list[str] | None = None, series_units: dict[str, str] | None = None,
-              kept: int = 0) -> list[Path]:
-    """Every plot of a sweep into ``folder/plots``; returns the paths."""
+              kept: int = 0, fmt: str = "png", caption: str = "") -> list[Path]:
+    """Every plot of a sweep into ``folder/plots`` as ``fmt``, each with ``caption``; returns the paths."""
     plt = _plt()
     pdir = folder / "plots"
     fmap = {f.id: f for f in factors}
     analysed = list(dict.fromkeys(r["kpi"] for r in rows))
     out = []
-    h = max(3.0, 0.28 * min(len(factors), MAX_BARS) + 1.5)
+    h = max(3.0, 0.55 * min(len(factors), MAX_BARS) + 1.5)
     for k in analysed:
         if method == "oat":
             fig, ax = plt.subplots(figsize=(11, h))
             tornado(ax, k, rows, float(kpis[k][0]), units.get(k, ""), fmap)
-            out.append(save(fig, pdir / f"tornado-{k}.png"))
+            out.append(save(fig, pdir / f"tornado-{k}.png", fmt, caption))
         elif method == "sobol":
             fig, ax = plt.subplots(figsize=(11, h))
             sobol_bars(ax, k, rows, fmap, base_n)
-            out.append(save(fig, pdir / f"sobol-{k}.png"))
+            out.append(save(fig, pdir / f"sobol-{k}.png", fmt, caption))
         elif method == "morris":
-            fig, ax = plt.subplots(figsize=(9, 6))
+            fig, ax = plt.subplots(figsize=(12, 6))
             morris_scatter(ax, k, rows, units.get(k, ""), fmap)
-            out.append(save(fig, pdir / f"morris-{k}.png"))
+            out.append(save(fig, pdir / f"morris-{k}.png", fmt, caption))
     if method in ("mc", "lhs"):
         if bands:
             names = sorted(bands)
@@ -158,7 +189,7 @@ def write_all(folder: Path, method: str, rows: list[dict[str, Any]], kpis: dict[
                 fan_chart(ax, name, bands[name], times or [], (series_units or {}).get(name, ""), kept)
             for ax in axes.ravel()[len(names):]:
                 ax.set_visible(False)
-            out.append(save(fig, pdir / "fan_chart.png"))
+            out.append(save(fig, pdir / "fan_chart.png", fmt, caption))
         names = sorted(kpis)
         nc = 4
         nr = (len(names) + nc - 1) // nc
@@ -167,5 +198,5 @@ def write_all(folder: Path, method: str, rows: list[dict[str, Any]], kpis: dict[
             histogram(ax, k, np.asarray(kpis[k], dtype=float), units.get(k, ""))
         for ax in axes.ravel()[len(names):]:
             ax.set_visible(False)
-        out.append(save(fig, pdir / "kpi_histograms.png"))
+        out.append(save(fig, pdir / "kpi_histograms.png", fmt, caption))
     return out

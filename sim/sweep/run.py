@@ -118,6 +118,7 @@ def sweep(scenario: Any, method: str, samples: int | None = None, seed: int | No
           params: list[str] | None = None, workers: int | None = None, executor: str = "local",
           scheduler: str | None = None, out: str | Path | None = "outputs", resume: bool = False,
           chunk_size: int | None = None, progress: bool = False, plots: bool = True, keep: int = KEEP,
+          plot_format: str = "png",
           argv: list[str] | None = None, log: Log = _stderr) -> SweepResult:
     """Sweep a scenario's uncertain parameters on the stock-flow engine into ``out/<id>-<method>/``.
 
@@ -143,7 +144,8 @@ def sweep(scenario: Any, method: str, samples: int | None = None, seed: int | No
     horizon = float((scn.calendar.end - scn.calendar.start).days)
     return execute(design, evaluator, lambda: ex.make(executor, workers, scheduler), folder, resume=resume,
                    scenario=scenario_fingerprint(scn), censor={"days_until_stockout": horizon},
-                   chunk_size=chunk_size, progress=progress, plots=plots, keep=keep, argv=argv, log=log)
+                   chunk_size=chunk_size, progress=progress, plots=plots, keep=keep, argv=argv, log=log,
+                   plot_format=plot_format)
 
 
 def sweep_function(fn: Callable[[np.ndarray], Any], factors: list[Factor], method: str, samples: int | None = None,
@@ -199,7 +201,7 @@ def _manifest(design: Design, evaluator: Any, scenario: dict[str, Any] | None, c
 def execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any], folder: Path | None, *,
             resume: bool = False, scenario: dict[str, Any] | None = None, censor: dict[str, float] | None = None,
             chunk_size: int | None = None, progress: bool = False, plots: bool = True, keep: int = KEEP,
-            argv: list[str] | None = None, log: Log = _stderr) -> SweepResult:
+            plot_format: str = "png", argv: list[str] | None = None, log: Log = _stderr) -> SweepResult:
     """Run ``design`` through ``evaluator`` chunk by chunk into ``folder`` (a temporary one if None)."""
     if chunk_size is not None and chunk_size < 1:
         raise bad("--chunk-size", f"--chunk-size must be at least 1 (got {chunk_size})")
@@ -215,12 +217,13 @@ def execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any],
     with folder_lock(folder, what="sweep"):
         return _execute(design, evaluator, executor_factory, folder, resume=resume, scenario=scenario,
                         censor=censor, chunk_size=chunk_size, progress=progress, plots=plots, keep=keep, argv=argv,
-                        log=log)
+                        log=log, plot_format=plot_format)
 
 
 def _execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any], folder: Path, *, resume: bool,
              scenario: dict[str, Any] | None, censor: dict[str, float] | None, chunk_size: int | None,
-             progress: bool, plots: bool, keep: int, argv: list[str] | None, log: Log) -> SweepResult:
+             progress: bool, plots: bool, keep: int, argv: list[str] | None, log: Log,
+             plot_format: str = "png") -> SweepResult:
     """:func:`execute` with the folder's lock held."""
     cs = int(chunk_size or auto_chunk(design.n))
     has_series = bool(getattr(evaluator, "series_units", None)) and design.method in ("mc", "lhs")
@@ -298,11 +301,11 @@ def _execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any]
                         evals_per_second=round(evals / wall, 1) if wall > 0 else None)
     finally:
         runner.close()
-    return finish(design, store, evaluator, censor=censor, plots=plots, log=log)
+    return finish(design, store, evaluator, censor=censor, plots=plots, log=log, plot_format=plot_format)
 
 
 def finish(design: Design, store: Store, evaluator: Any, censor: dict[str, float] | None = None,
-           plots: bool = True, log: Log = _stderr) -> SweepResult:
+           plots: bool = True, log: Log = _stderr, plot_format: str = "png") -> SweepResult:
     """Read the shards back, analyse, write indices.csv, bands.csv, summary.json and plots."""
     from ..outputs.atomic import write_text
 
@@ -323,9 +326,13 @@ def finish(design: Design, store: Store, evaluator: Any, censor: dict[str, float
     if plots:
         from . import plots as pl
 
+        from ..outputs.figstyle import caption
+
+        cap = caption(str(m.get("scenario", {}).get("id") or "function"), design.meta.get("seed", 0), "stockflow",
+                      extra=f"{design.method} sweep, {design.n} evaluations")
         plot_files = pl.write_all(store.folder, design.method, a.rows, kpis, units, design.factors,
                                   base_n=int(m.get("samples") or 0), bands=b, times=times, series_units=series_units,
-                                  kept=int(m.get("series", {}).get("kept", 0)))
+                                  kept=int(m.get("series", {}).get("kept", 0)), caption=cap, fmt=plot_format)
     failures = [{"sample": i, "error": e} for i, e in enumerate(errors) if e is not None]
     summary = {
         "scenario": m.get("scenario", {}).get("id"),

@@ -12,7 +12,10 @@ DESCRIPTION = """Run a scenario (validated first) and write OUT/<scenario-id>/:
   summary.json     KPIs: cell_output_shortfall_gwh, peak_shortfall_fraction, days_until_stockout,
                    recovery_date, jobs_at_risk_peak, sic_anode_share_end, ... and cited claims beside them
   manifest.json    input files with sha256, every resolved parameter with its citation, versions, seed
-  plots/*.png      supply by origin vs demand, inventory cover, shortfall, Si/C share
+  plots/*.png      supply by origin vs demand, inventory cover, shortfall, Si/C share (--format svg|pdf)
+  kpis.parquet     --samples N > 1: one row per sample, every KPI; the printed table gives median,
+                   mean, 5-95% and P(KPI > 0) for each KPI
+  kpis.xlsx        --format xlsx: the KPI table and the time series as an Excel workbook
   events.csv       des/hybrid only: the first replication's events (time, kind, entity, quantity)
 With --engine des|hybrid and --replications N, summary.json holds p05/p50/p95 over the
 replications (days until stock-out, licence backlog, recovery date, ...).
@@ -38,7 +41,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=1, metavar="N",
                    help="Monte Carlo samples over parameter ranges (default: 1 = nominal values)")
     p.add_argument("--no-plots", action="store_true", help="skip the plots (faster)")
+    p.add_argument("--format", default="png", metavar="FMT", type=output_formats,
+                   help="plot format png, svg or pdf, and/or xlsx for an Excel workbook of KPIs and time series; "
+                        "comma-separated, e.g. svg,xlsx (default: png)")
     p.add_argument("--quiet", action="store_true", help="print only the output folder")
+
+
+HEADLINE = ("cell_output_shortfall_gwh", "peak_shortfall_fraction", "days_until_stockout", "recovery_date",
+            "jobs_at_risk_peak", "jobs_at_risk_first_week", "sic_anode_share_end", "controlled_origin_share_end")
+
+
+def output_formats(text: str) -> tuple[str, bool]:
+    """'--format svg,xlsx' -> ('svg', True): the plot format (png by default) and whether to write xlsx."""
+    from ...outputs.figstyle import FORMATS
+
+    parts = [t.strip().lower() for t in text.split(",") if t.strip()]
+    bad_ones = [t for t in parts if t not in (*FORMATS, "xlsx")]
+    if bad_ones or not parts:
+        raise argparse.ArgumentTypeError(f"unknown format '{','.join(bad_ones) or text}' (choose from png, svg, pdf, "
+                                         "xlsx; comma-separated)")
+    plots = [t for t in parts if t in FORMATS]
+    if len(plots) > 1:
+        raise argparse.ArgumentTypeError(f"give one plot format, not {', '.join(plots)}")
+    return (plots[0] if plots else "png"), "xlsx" in parts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,18 +88,23 @@ def run(args: argparse.Namespace) -> int:
     scn = sim.load_scenario(args.scenario)
     res = sim.run(scn, samples=args.samples, seed=args.seed, engine=args.engine, record="full",
                   replications=args.replications, workers=args.workers)
-    folder = res.write(args.out, plots=not args.no_plots, argv=["batsim", *sys.argv[1:]])
+    plot_format, xlsx = args.format
+    folder = res.write(args.out, plots=not args.no_plots, argv=["batsim", *sys.argv[1:]], plot_format=plot_format,
+                       xlsx=xlsx)
     if args.quiet:
         print(folder)
         return 0
     s = res.summary()
     print(f"{scn.id}: {scn.title}")
-    for k in ("cell_output_shortfall_gwh", "peak_shortfall_fraction", "days_until_stockout", "recovery_date",
-              "jobs_at_risk_peak", "jobs_at_risk_first_week", "sic_anode_share_end", "controlled_origin_share_end"):
-        print(f"  {k:32s} {s[k]}")
-    for k, v in (s.get("quantiles") or {}).items():
-        if args.engine != "stockflow" and v and k in ("days_until_stockout", "recovery_date", "licence_backlog_peak_t"):
-            print(f"  {k:32s} p05 {v['p05']}  p50 {v['p50']}  p95 {v['p95']}  (defined in {v['defined_in']:.0%})")
+    if res.samples > 1:
+        from ...outputs.tables import ensemble_table
+
+        print(f"  {res.samples} {'samples' if args.engine == 'stockflow' else 'replications'}, seed {args.seed}; "
+              f"per-sample KPIs in {folder}/kpis.parquet")
+        print(ensemble_table(res), end="")
+    else:
+        for k in HEADLINE:
+            print(f"  {k:32s} {s[k]}")
     for c in s.get("claims", []):
         print(f"  claim {c['param']} = {c['claim']} ({c['source']} {c['locator']}) vs model {c['kpi']} = {c['model']}")
     print(f"wrote {folder}/")

@@ -72,6 +72,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk-size", type=int, default=None, metavar="N",
                    help="evaluations per task (default: about 1/32 of the sweep, 1024 to 4096)")
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
+    p.add_argument("--format", default="png", choices=("png", "svg", "pdf"), help="plot format (default png)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             res = sweep(args.scenario, args.method, samples=args.samples, seed=args.seed, params=params,
                         workers=args.workers, executor=args.executor, scheduler=args.scheduler, out=args.out,
                         resume=args.resume, chunk_size=args.chunk_size, progress=not args.no_progress,
-                        plots=not args.no_plots, argv=["batsim", *sys.argv[1:]])
+                        plots=not args.no_plots, argv=["batsim", *sys.argv[1:]], plot_format=args.format)
     except SweepError as exc:
         print(f"batsim: sweep stopped: {exc}", file=sys.stderr)
         return 1
