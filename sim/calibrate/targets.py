@@ -39,7 +39,7 @@ _TOP = {"id", "title", "kind", "description", "series", "sources", "observations
 _SERIES = {"name", "unit", "frequency", "definition", "products", "codes", "origin", "destination", "notes"}
 _SERIES_REQUIRED = ("name", "unit", "frequency", "definition", "products", "codes", "destination")
 _SOURCE = {"id", "address", "read", "passage"}
-_OBS = {"period", "value", "unit", "statistic", "source", "locator", "quote", "quote_en", "reading"}
+_OBS = {"period", "value", "unit", "statistic", "source", "locator", "quote", "quote_en", "reading", "zero"}
 _GAP = {"period", "why"}
 _FIT = {"parameters", "seed", "population", "starts", "interval", "backtest", "des"}
 _PARAM = {"id", "name", "unit", "calibrates", "role", "search", "plausible", "step"}
@@ -72,6 +72,7 @@ class Observation:
     reading: str
     quote_en: str = ""
     line: int = 1
+    zero: bool = False              # the source reports no exports: value 0, kept as an observation
 
     def per_unit(self) -> float:
         """The value per month (or year) of the period: a total is spread evenly over it."""
@@ -369,7 +370,19 @@ def load_target(path: str | Path, registry: Registry | None = None, root: Path |
             except ValueError as exc:
                 c.add(op + ("period",), f"observation: {exc}")
         what = f"observation {per.label}" if per else "observation"
-        val = c.number(o, op, "value", what, positive=True)
+        zero = o.get("zero", False)
+        if not isinstance(zero, bool):
+            c.add(op + ("zero",), f"{what}: 'zero' must be true or false", f"got {zero!r}")
+            zero = False
+        if not zero and type(o.get("value")) in (int, float) and o.get("value") == 0:
+            c.add(op + ("value",), f"{what}: 'value' is 0",
+                  "a month the source reports as zero is an observation: mark it 'zero: true'")
+            val = None
+        else:
+            val = c.number(o, op, "value", what, positive=not zero)
+        if zero and val is not None and val != 0:
+            c.add(op + ("value",), f"{what}: an observation marked zero: true has value 0", f"got {val!r}")
+            val = None
         ounit = o.get("unit")
         factor = 1.0
         if ounit is None:
@@ -400,7 +413,7 @@ def load_target(path: str | Path, registry: Registry | None = None, root: Path |
                   "copy the passage exactly as stored")
         if len(c.problems) == n0 and per is not None and val is not None:
             obs.append(Observation(per, val * factor, str(stat), src, loc_, quote, reading,
-                                   str(o.get("quote_en", "")), loc.where(op)[0]))
+                                   str(o.get("quote_en", "")), loc.where(op)[0], zero))
 
     # declared gaps
     gaps: list[tuple[Period, str]] = []
@@ -470,6 +483,9 @@ def load_target(path: str | Path, registry: Registry | None = None, root: Path |
                     if not any(o.period == model["_normalise"] for o in obs):
                         c.add(("model", "normalise"), f"no observation covers exactly {model['_normalise'].label}",
                               "normalise to the period of one observation (the pre-announcement mean)")
+                    elif any(o.period == model["_normalise"] and o.zero for o in obs):
+                        c.add(("model", "normalise"), f"the observation of {model['_normalise'].label} is zero",
+                              "normalise to a period with exports (the pre-announcement mean)")
     elif kind == "learning_curve":
         if "model" in d and c.keys(model, ("model",), _MODEL_LC, "model"):
             if model.get("form", "exponential_time") != "exponential_time":
