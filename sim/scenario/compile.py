@@ -317,9 +317,10 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
                                             f"'{pr['region']}', but supply.{prod} has no entry for '{pr['region']}'",
                                             f"add supply.{prod}.{pr['region']} with share, capacity and lead_time"))
     pol = d.get("policies") or {}
+    dest_codes = set(d.get("destinations") or {}) or ({d["importer"]} if "importer" in d else set())
     for i, c in enumerate(pol.get("export_controls") or []):
         base = ("policies", "export_controls", i)
-        for key in ("origin", "material", "regime"):
+        for key in ("origin", "material"):
             if key not in c:
                 problems.append(doc.problem(base, f"export control '{c.get('id')}' needs '{key}'"))
         if "origin" in c:
@@ -327,14 +328,8 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
         if "material" in c:
             need(c["material"], set(materials), base + ("material",), "material")
         if "destination" in c:
-            need(c["destination"], regions, base + ("destination",), "region", ("all",))
-        regime = c.get("regime")
-        if regime in ("licence", "quota", "ban") and "effective" not in c:
-            problems.append(doc.problem(base, f"a '{regime}' control needs an 'effective' date"))
-        if regime == "licence" and not {"capacity_share", "approval", "decision_days"} <= set(c.get("licence") or {}):
-            problems.append(doc.problem(base, "a licence regime needs licence: {capacity_share, approval, decision_days}"))
-        if regime == "quota" and "quota" not in c:
-            problems.append(doc.problem(base, "a quota regime needs 'quota'"))
+            need(c["destination"], regions | dest_codes, base + ("destination",), "region or destination", ("all",))
+        _control_refs(doc, c, base, dest_codes | {"all", d.get("importer")}, problems)
     for i, r in enumerate(pol.get("sourcing_rules") or []):
         base = ("policies", "sourcing_rules", i)
         if "material" in r:
@@ -347,6 +342,51 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
             need(t["origin"], regions, base + ("origin",), "region")
         if "material" in t:
             need(t["material"], set(materials), base + ("material",), "material")
+
+
+def _control_refs(doc: Document, c: dict, base: tuple, codes: set, problems: list[Problem]) -> None:
+    """An export control states one form (regime and dates, or dated phases) and what its regimes need."""
+    lic = set(c.get("licence") or {})
+    if "phases" in c:
+        for key in ("regime", "effective", "ends", "suspensions"):
+            if key in c:
+                problems.append(doc.problem(base + (key,), f"a control with 'phases' cannot also have '{key}'",
+                                            "state each regime and its dates as a phase (docs/controls.md)", key=True))
+        forms = [(base + ("phases", j), ph) for j, ph in enumerate(c["phases"])]
+    elif "regime" not in c:
+        problems.append(doc.problem(base, f"export control '{c.get('id')}' needs 'regime' or 'phases'"))
+        forms = []
+    else:
+        forms = [(base, {"regime": c["regime"]})]
+        if c["regime"] in ("licence", "quota", "ban") and "effective" not in c:
+            problems.append(doc.problem(base, f"a '{c['regime']}' control needs an 'effective' date"))
+    for where, ph in forms:
+        regime = ph.get("regime")
+        own = set(ph.get("licence") or {}) if where is not base else set()
+        terms = own | lic
+        if regime == "licence" and not {"capacity_share", "approval", "decision_days"} <= terms:
+            problems.append(doc.problem(where, "a licence regime needs licence: {capacity_share, approval, decision_days}",
+                                        "in the phase, or in the control's licence: block that phases inherit"))
+        for a, b in (("capacity_share_final", "capacity_tau_days"), ("capacity_tau_days", "capacity_share_final")):
+            stated = a in own if where is not base else a in lic
+            if regime == "licence" and stated and b not in terms and (where is not base or not own):
+                problems.append(doc.problem(where + ("licence", a), f"licence '{a}' needs '{b}' too",
+                                            "capacity adapts from capacity_share to capacity_share_final "
+                                            "with time constant capacity_tau_days", key=True))
+    if "phases" in c and lic and any(ph.get("regime") == "licence" for ph in c["phases"]):
+        for a, b in (("capacity_share_final", "capacity_tau_days"), ("capacity_tau_days", "capacity_share_final")):
+            if a in lic and b not in lic and not any(b in (ph.get("licence") or {}) for ph in c["phases"]):
+                problems.append(doc.problem(base + ("licence", a), f"licence '{a}' needs '{b}' too",
+                                            "capacity adapts from capacity_share to capacity_share_final "
+                                            "with time constant capacity_tau_days", key=True))
+        if regime == "quota" and "quota" not in ph and "quota" not in c:
+            problems.append(doc.problem(where, "a quota regime needs 'quota'"))
+        for j, code in enumerate(ph.get("destinations") or []):
+            if code not in codes:
+                near = get_close_matches(str(code), sorted(map(str, codes)), n=1, cutoff=0.5)
+                problems.append(doc.problem(where + ("destinations", j), f"unknown destination '{code}'",
+                                            f"did you mean '{near[0]}'?" if near else
+                                            "known: " + ", ".join(sorted(map(str, codes)))))
 
 
 def _date_order(doc: Document, qs: dict[str, Quantity], problems: list[Problem]) -> None:
@@ -365,8 +405,35 @@ def _date_order(doc: Document, qs: dict[str, Quantity], problems: list[Problem])
         before(f"{b}.effective", f"{b}.ends", "effective must not be after ends")
         for j, _ in enumerate(c.get("suspensions") or []):
             before(f"{b}.suspensions.{j}.start", f"{b}.suspensions.{j}.end", "a suspension must start before it ends")
+        _phase_order(doc, c, b, val, problems)
     for i, _ in enumerate(doc.data.get("pipeline") or []):
         before(f"pipeline.{i}.announced", f"pipeline.{i}.online", "announced must not be after online")
+
+
+def _phase_order(doc: Document, c: dict, b: str, val: Any, problems: list[Problem]) -> None:
+    """Each phase ends after it starts; two phases for a common destination do not overlap (nominal dates)."""
+    seen: list[tuple[int, Any, Any, set]] = []
+    for j, ph in enumerate(c.get("phases") or []):
+        s0, s1 = val(f"{b}.phases.{j}.start"), val(f"{b}.phases.{j}.end")
+        if isinstance(s0, dt.date) and isinstance(s1, dt.date) and s1 <= s0:
+            problems.append(doc.problem(tuple(_split(f"{b}.phases.{j}.end")),
+                                        f"phase {j} ends ({s1}) before it starts ({s0})", "a phase's end is after its start"))
+            continue
+        ann = val(f"{b}.announced")
+        if j == 0 and isinstance(ann, dt.date) and isinstance(s0, dt.date) and ann > s0:
+            problems.append(doc.problem(tuple(_split(f"{b}.announced")),
+                                        f"announced must not be after the first phase starts ({ann} is after {s0})"))
+        dests = set(ph.get("destinations") or ["all"])
+        if not isinstance(s0, dt.date):
+            continue
+        for k, t0, t1, other in seen:
+            shared = "all" in dests or "all" in other or bool(dests & other)
+            if shared and s0 < (t1 if t1 is not None else dt.date.max) and t0 < (s1 if s1 is not None else dt.date.max):
+                problems.append(doc.problem(tuple(_split(f"{b}.phases.{j}.start")),
+                                            f"phase {j} overlaps phase {k} for a common destination",
+                                            "phases of one destination follow each other: end one before the next "
+                                            "starts, or give them disjoint destinations"))
+        seen.append((j, s0, s1 if isinstance(s1, dt.date) else None, dests))
 
 
 def _split(path: str) -> list[Any]:
@@ -374,6 +441,14 @@ def _split(path: str) -> list[Any]:
 
 
 def _shares(doc: Document, qs: dict[str, Quantity], problems: list[Problem]) -> None:
+    dests = doc.data.get("destinations") or {}
+    vals = [qs.get(f"destinations.{k}.share") for k in dests]
+    if dests and all(q is not None and q.param.kind != "derived" and isinstance(q.param.value, (int, float))
+                     for q in vals):
+        total = sum(q.param.value * q.factor for q in vals)  # type: ignore[union-attr]
+        if abs(total - 1.0) > 1e-6:
+            problems.append(doc.problem(("destinations",), f"destination shares sum to {total:g}, not 1",
+                                        "they split the importer's demand across its destinations"))
     for m, origins in (doc.data.get("supply") or {}).items():
         total = 0.0
         for o in origins or {}:

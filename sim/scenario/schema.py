@@ -15,6 +15,7 @@ ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 REGIMES = ["none", "licence", "quota", "ban"]
+CAPACITY_BASES = ["pre_control", "applications", "demand"]
 DELAY_SHAPES = ["fixed", "gamma", "lognormal", "uniform"]
 
 
@@ -61,6 +62,17 @@ def scenario_schema() -> dict[str, Any]:
     """The JSON Schema every scenario (after ``extends:`` is resolved) must satisfy."""
     q = {"$ref": "#/$defs/quantity"}
     window = _obj({"start": q, "end": q}, ["start", "end"])
+    licence = _obj({
+        "capacity_share": q, "capacity_share_final": q, "capacity_tau_days": q,
+        "capacity_basis": {"enum": CAPACITY_BASES, "description": "what the review capacity is a share of"},
+        "basis_smoothing_days": q, "approval": q, "decision_days": q, "decision_cv": q,
+    }, desc="licence terms (docs/controls.md); in a phase, they override the control's own")
+    phase = _obj({
+        "regime": {"enum": REGIMES}, "start": q, "end": q,
+        "destinations": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                         "description": "destination codes this phase applies to (default: all)"},
+        "licence": licence, "quota": q, "note": {"type": "string"},
+    }, ["regime", "start"], "one dated regime of an export control")
     export_control = _obj({
         "id": {"type": "string", "pattern": SLUG_PATTERN},
         "remove": {"type": "boolean", "description": "drop this item inherited from the base scenario"},
@@ -69,7 +81,9 @@ def scenario_schema() -> dict[str, Any]:
         "regime": {"enum": REGIMES},
         "announced": q, "effective": q, "ends": q,
         "suspensions": {"type": "array", "items": window},
-        "licence": _obj({"capacity_share": q, "approval": q, "decision_days": q}),
+        "licence": licence,
+        "phases": {"type": "array", "items": phase, "minItems": 1,
+                   "description": "dated regimes (instead of regime/effective/ends/suspensions); see docs/controls.md"},
         "quota": q, "exempt_share": q, "diversion": q, "front_running": q,
         "in_transit": {"enum": ["deliver", "lose"],
                        "description": "what happens to lots already shipped when a ban starts"},
@@ -121,6 +135,9 @@ def scenario_schema() -> dict[str, Any]:
                               "end": {"type": "string", "format": "date"},
                               "step": {"enum": ["day", "week", "month"]}}, ["start", "end", "step"]),
             "importer": {"type": "string", "description": "the region whose cell output is modelled"},
+            "destinations": _map(_obj({"share": q, "name": {"type": "string"}}, ["share"]),
+                                 "the importer's demand split by destination (an importer standing for several "
+                                 "buyers); export-control phases may target destinations by these codes"),
             "regions": _map(_obj({"name": {"type": "string"}}), "regions by code"),
             "materials": _map(_obj({
                 "name": {"type": "string"}, "unit": {"type": "string"},

@@ -23,6 +23,25 @@ class SlotSpec:
     what: str = ""
 
 
+def _licence_slots(base: str) -> tuple[SlotSpec, ...]:
+    """The licence terms of an export control, or of one of its phases (docs/controls.md)."""
+    lic = f"{base}.licence"
+    return (
+        SlotSpec(f"{lic}.capacity_share", "dimensionless", 0,
+                 what="licences processed per day as a share of the capacity basis, at the start of the phase"),
+        SlotSpec(f"{lic}.capacity_share_final", "dimensionless", 0,
+                 what="the share the review capacity adapts to after the phase starts"),
+        SlotSpec(f"{lic}.capacity_tau_days", "day", 0, what="time constant of the capacity's adaptation"),
+        SlotSpec(f"{lic}.basis_smoothing_days", "day", 0,
+                 what="smoothing time of the current applications or demand the capacity is a share of"),
+        SlotSpec(f"{lic}.approval", "dimensionless", 0, 1, what="share of applications approved"),
+        SlotSpec(f"{lic}.decision_days", "day", 0, what="mean time from review to a licence decision"),
+        SlotSpec(f"{lic}.decision_cv", "dimensionless", 0, 3,
+                 what="coefficient of variation of the decision time (gamma; 0 = fixed delay)"),
+        SlotSpec(f"{base}.quota", "t/day", 0, what="allowed exports"),
+    )
+
+
 SLOTS: tuple[SlotSpec, ...] = (
     SlotSpec("cells.capacity", "GWh/day", 0, what="cell production capacity at the start"),
     SlotSpec("cells.utilisation", "dimensionless", 0, 1, what="highest planned utilisation of capacity"),
@@ -32,6 +51,7 @@ SLOTS: tuple[SlotSpec, ...] = (
     SlotSpec("materials.*.max_share", "dimensionless", 0, 1, what="largest share of its group's duty"),
     SlotSpec("demand.segments.*.base", "GWh/day", 0, what="demand at the start"),
     SlotSpec("demand.segments.*.growth", "dimensionless", -1, 10, alt_unit="1/year", what="annual compound growth rate"),
+    SlotSpec("destinations.*.share", "dimensionless", 0, 1, what="share of the importer's demand bound for this destination"),
     SlotSpec("supply.*.*.share", "dimensionless", 0, 1, what="preferred share of orders"),
     SlotSpec("supply.*.*.capacity", "t/day", 0, what="what the origin can ship to the importer"),
     SlotSpec("supply.*.*.lead_time", "day", 0, what="order-to-delivery time"),
@@ -53,11 +73,10 @@ SLOTS: tuple[SlotSpec, ...] = (
     SlotSpec("policies.export_controls.*.ends", DATE),
     SlotSpec("policies.export_controls.*.suspensions.*.start", DATE),
     SlotSpec("policies.export_controls.*.suspensions.*.end", DATE),
-    SlotSpec("policies.export_controls.*.licence.capacity_share", "dimensionless", 0,
-             what="licences processed per step, as a share of the pre-control order flow"),
-    SlotSpec("policies.export_controls.*.licence.approval", "dimensionless", 0, 1, what="share of applications approved"),
-    SlotSpec("policies.export_controls.*.licence.decision_days", "day", 0, what="time to a licence decision"),
-    SlotSpec("policies.export_controls.*.quota", "t/day", 0, what="allowed exports"),
+    *_licence_slots("policies.export_controls.*"),
+    *_licence_slots("policies.export_controls.*.phases.*"),
+    SlotSpec("policies.export_controls.*.phases.*.start", DATE),
+    SlotSpec("policies.export_controls.*.phases.*.end", DATE),
     SlotSpec("policies.export_controls.*.exempt_share", "dimensionless", 0, 1, what="volume exempt from the control"),
     SlotSpec("policies.export_controls.*.diversion", "dimensionless", 0, 1,
              what="share of orders buyers move to other origins while the control binds"),

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core.calendar import DAYS_PER_YEAR
 from ..scenario.compile import Resolved, Scenario
+from .controls import ControlPlan, LicenceQueue
 from .structure import Structure, build_structure
 
 BIG = 1e15          # stands in for "no capacity limit" so that arithmetic stays finite
@@ -189,24 +190,10 @@ class StockFlowModel:
                 use[:, :, base[0]] = left / self.disp[None, :, base[0]]
         return planned, need, use
 
-    def control_timing(self) -> list[dict]:
-        """Per export control: (T,S) masks of when it binds and when buyers expect it to bind."""
-        res, td, S = self.res, self.cal.t_days[:, None], self.res.samples
-        out = []
-        for c in self.st.controls:
-            eff = _slot(res, f"{c.path}.effective", 0.0)
-            ann = _slot(res, f"{c.path}.announced", 0.0) if c.has_announced else eff
-            ends = _slot(res, f"{c.path}.ends", 0.0) if c.has_ends else np.full(S, np.inf)
-            active = (td >= eff) & (td < ends)
-            waiting = (td >= ann) & (td < eff)
-            for j in range(c.n_suspensions):
-                s0 = _slot(res, f"{c.path}.suspensions.{j}.start")
-                s1 = _slot(res, f"{c.path}.suspensions.{j}.end")
-                ins = (td >= s0) & (td < s1)
-                active &= ~ins
-                waiting |= ins & (s1 < ends)       # a suspension that will end: buyers stock up
-            out.append(dict(c=c, eff=eff, active=active, waiting=waiting))
-        return out
+    def control_plans(self) -> list[ControlPlan]:
+        """Per export control: its phases as per-step arrays (regime, phase, front-running) and terms."""
+        dt_ref = float(np.mean(self.cal.dt_days))
+        return [ControlPlan(c, self.st, self.res, self.cal.t_days, dt_ref) for c in self.st.controls]
 
     # ---- integration ---------------------------------------------------------------------------
     def run(self, record: str = "full") -> Trajectory:
@@ -214,7 +201,6 @@ class StockFlowModel:
         T, R, M, G = self.cal.n, st.R, st.M, st.G
         td, dts = self.cal.t_days, self.cal.dt_days
         dt_ref = float(np.mean(dts))
-        ar = np.arange(S)
         subs_by_group = [[m for m in st.substitutes if st.group_of[m] == g] for g in range(G)]
         base_by_group = [[m for m in range(M) if st.group_of[m] == g and m not in st.substitutes][:1]
                          for g in range(G)]
@@ -228,20 +214,8 @@ class StockFlowModel:
         link_mat[np.arange(L), lm] = 1.0
         k_link = k_lead[:, lo, lm]                                                             # (S,L)
         link_of = {(int(o), int(m)): i for i, (o, m) in enumerate(zip(lo, lm))}
-        ctl = self.control_timing()
-        for cinfo in ctl:
-            c = cinfo["c"]
-            p = c.path
-            cinfo.update(exempt=_slot(res, f"{p}.exempt_share", 0.0), div=_slot(res, f"{p}.diversion", 0.0),
-                         surge=_slot(res, f"{p}.front_running", 0.0), quota=_slot(res, f"{p}.quota", 0.0),
-                         cap_share=_slot(res, f"{p}.licence.capacity_share", 0.0),
-                         approval=_slot(res, f"{p}.licence.approval", 0.0),
-                         kd=np.maximum(0, np.rint(_slot(res, f"{p}.licence.decision_days", 0.0) / dt_ref)).astype(np.int64))
-            starts = cinfo["active"] & ~np.vstack([np.zeros((1, S), bool), cinfo["active"][:-1]])
-            cinfo["lose_steps"] = set(np.nonzero(starts.any(axis=1))[0].tolist()) \
-                if c.regime == "ban" and c.in_transit == "lose" else set()
+        plans = self.control_plans()
         Lb = int(k_link.max()) + 2 if L else 2
-        Ld = int(max([int(ci["kd"].max()) for ci in ctl] + [0])) + 2
         rules = []
         for r in st.rules:
             h = np.zeros((T, S))
@@ -271,11 +245,8 @@ class StockFlowModel:
         flow0 = u0[:, None, :] * self.share                                                     # (S,R,M) t/day
         for j in range(Lb):
             buf[j] += np.where(j < k_link, flow0[:, lo, lm] * dt_ref, 0.0)
-        for cinfo in ctl:
-            c = cinfo["c"]
-            cinfo["ref"] = flow0[:, c.origin, c.material]
-            cinfo["backlog"] = np.zeros(S)
-            cinfo["dbuf"] = np.zeros((Ld, S))
+        queues = [LicenceQueue(pl, flow0[:, pl.c.origin, pl.c.material]) for pl in plans]
+        ctl = list(zip(plans, queues))
         transit = buf.sum(axis=0) @ link_mat                                                    # (S,M)
         total0 = inv + transit + reserve                                                        # (S,M)
         scale = max(float(total0.sum()), 1.0)
@@ -312,31 +283,27 @@ class StockFlowModel:
         k_flat = k_link.ravel()
         lanes = np.arange(SL)
         arrive_at = [((j + k_flat) % Lb) * SL + lanes for j in range(Lb)]
-        for cinfo in ctl:
-            cinfo["dec_at"] = [((j + cinfo["kd"]) % Ld) * S + ar for j in range(Ld)]
-            cinfo["kd_all"], cinfo["kd_none"] = bool((cinfo["kd"] > 0).all()), bool((cinfo["kd"] == 0).all())
         cap_l = self.cap_base[:, lo, lm]
         if self.proj_cap:
             cap_l = np.broadcast_to(cap_l, (T, S, L)).copy()
             for o, m, c in self.proj_cap:
                 cap_l[:, :, link_of[(o, m)]] += c
-        for cinfo in ctl:
-            cinfo["li"] = link_of[(cinfo["c"].origin, cinfo["c"].material)]
+        c_li = [link_of[(pl.c.origin, pl.c.material)] for pl in plans]
+        loses = [pl.c.in_transit == "lose" and any(q["code"] == 3 for q in pl.phases) for pl in plans]
         disp_l = self.disp[:, lm]
 
         for t in range(T):
             dt = dts[t]
             # 1. a ban that seizes goods on the way does so from the start of its first step
-            for cinfo in ctl:
-                if t in cinfo["lose_steps"]:  # a ban that seizes goods already on the way
-                    c = cinfo["c"]
-                    before = cinfo["active"][t - 1] if t else np.zeros(S, bool)
-                    starts = cinfo["active"][t] & ~before
-                    li = link_of[(c.origin, c.material)]
-                    gone = buf[:, :, li].sum(axis=0) * starts
-                    buf[:, :, li] *= ~starts
-                    lost_cum[:, c.material] += gone
-                    transit[:, c.material] -= gone
+            for k, (pl, q) in enumerate(ctl):
+                if loses[k]:  # a ban that seizes goods already on the way (its share of destinations)
+                    frac = q.seized(t)
+                    if frac.any():
+                        li = c_li[k]
+                        gone = buf[:, :, li].sum(axis=0) * frac
+                        buf[:, :, li] *= 1.0 - frac
+                        lost_cum[:, pl.c.material] += gone
+                        transit[:, pl.c.material] -= gone
             # 1. arrivals
             slot = t % Lb
             arr = buf[slot].copy()
@@ -394,10 +361,11 @@ class StockFlowModel:
             tgt = tgt_base
             if ctl:
                 tgt = tgt_base.copy()
-                for cinfo in ctl:
-                    m = cinfo["c"].material
-                    position[:, m] += cinfo["backlog"] + cinfo["dbuf"].sum(axis=0)
-                    tgt[:, m] += np.where(cinfo["waiting"][t], cinfo["surge"], 0.0) * target_days[:, m]
+                for pl, q in ctl:
+                    m = pl.c.material
+                    position[:, m] += q.pending()
+                    wf = (pl.waiting[t] * pl.w).sum(axis=1)            # share of demand whose buyers front-run
+                    tgt[:, m] += np.where(wf > 0, pl.surge * wf, 0.0) * target_days[:, m]
             af = adj_frac if uniform_dt else np.minimum(1.0, dt / adj)[:, None]
             # replace this step's use, and close part of the gap left after that (steady state: no gap)
             order = np.maximum(0.0, u_plan * dt + (u_plan * (tgt - dt) - position) * af)
@@ -424,13 +392,16 @@ class StockFlowModel:
             blocked = np.zeros((S, M))
             if ctl:
                 barred = np.zeros((S, L), bool)
-                for cinfo in ctl:
-                    li, m, a = cinfo["li"], cinfo["c"].material, cinfo["active"][t]
+                mvs = []
+                for k, (pl, q) in enumerate(ctl):
+                    li, m = c_li[k], pl.c.material
+                    bf = ((pl.regime[t] != 0) * pl.w).sum(axis=1)       # share of demand the control binds
+                    a = bf > 0
                     barred[:, li] |= a
-                    mv = np.where(a, cinfo["div"] * (1.0 - cinfo["exempt"]) * desired[:, li], 0.0)
+                    mv = np.where(a, pl.div * (1.0 - pl.exempt) * desired[:, li] * bf, 0.0)
                     desired[:, li] -= mv
                     redirect[:, m] += mv
-                    cinfo["mv"] = mv
+                    mvs.append(mv)
             cap_step = cap_l[t] * dt if cap_l.ndim == 3 else cap_l * dt
             placed = np.minimum(desired, cap_step)
             redirect += (desired - placed) @ link_mat
@@ -448,52 +419,19 @@ class StockFlowModel:
                 unfilled = redirect - extra @ link_mat
                 if ctl:  # diverted orders no one else could take go back to the controlled origin
                     frac = unfilled / np.maximum(redirect, 1e-300)
-                    for cinfo in ctl:
-                        li, m = cinfo["li"], cinfo["c"].material
-                        back = np.minimum(cinfo["mv"] * frac[:, m], np.maximum(cap_step[:, li] - placed[:, li], 0.0))
+                    for k, (pl, q) in enumerate(ctl):
+                        li, m = c_li[k], pl.c.material
+                        back = np.minimum(mvs[k] * frac[:, m], np.maximum(cap_step[:, li] - placed[:, li], 0.0))
                         placed[:, li] += back
                         unfilled[:, m] -= back
                 blocked += unfilled                                   # orders no one could take this step
             # 6. export controls on what was placed with a controlled origin
             ship_l = placed
-            for cinfo in ctl:
-                c, a, li = cinfo["c"], cinfo["active"][t], cinfo["li"]
-                m = c.material
-                x = placed[:, li]
-                free = x * cinfo["exempt"]
-                rest = x - free
-                if c.regime == "ban":
-                    out = np.where(a, free, x)
-                    blocked[:, m] += np.where(a, rest, 0.0)
-                elif c.regime == "quota":
-                    allowed = np.minimum(rest, cinfo["quota"] * dt)
-                    out = np.where(a, free + allowed, x)
-                    blocked[:, m] += np.where(a, rest - allowed, 0.0)
-                else:  # licence: queue, process at finite capacity, decide after a delay
-                    dbuf, dslot = cinfo["dbuf"], t % Ld
-                    decided = dbuf[dslot].copy()
-                    dbuf[dslot] = 0.0
-                    backlog = cinfo["backlog"]
-                    backlog += np.where(a, rest, 0.0)
-                    proc = np.where(a, np.minimum(backlog, cinfo["cap_share"] * cinfo["ref"] * dt), backlog)
-                    backlog -= proc
-                    released = np.where(a, 0.0, proc)                # lifted: the queue ships without a licence
-                    later = proc - released
-                    kd = cinfo["kd"]
-                    if cinfo["kd_all"]:                              # every sample waits for a decision
-                        dbuf.reshape(-1)[cinfo["dec_at"][t % Ld]] += later
-                    elif cinfo["kd_none"]:                           # decisions within the step
-                        decided += later
-                    else:
-                        dbuf.reshape(-1)[cinfo["dec_at"][t % Ld]] += np.where(kd > 0, later, 0.0)
-                        decided += np.where(kd > 0, 0.0, later)
-                    if not a.all():                                  # decisions pending when a control lifts
-                        decided += np.where(a, 0.0, dbuf.sum(axis=0))
-                        dbuf *= a
-                    approved = decided * np.where(a, cinfo["approval"], 1.0)
-                    blocked[:, m] += decided - approved
-                    out = np.where(a, free + approved, x + released + approved)
-                ship_l[:, li] = out
+            for k, (pl, q) in enumerate(ctl):
+                li, m = c_li[k], pl.c.material
+                demand_l = u_plan[:, m] * self.share[:, pl.c.origin, m]
+                ship_l[:, li], refused = q.step(t, td[t], dt, placed[:, li], demand_l)
+                blocked[:, m] += refused
             ship_m = ship_l @ link_mat
             shipped_cum += ship_m
             transit += ship_m
@@ -521,8 +459,8 @@ class StockFlowModel:
                 rec_transit[t] = transit
                 rec_blocked[t] = blocked / dt
                 rec_reserve[t] = reserve
-                for k, cinfo in enumerate(ctl):
-                    rec_backlog[t, :, k] = cinfo["backlog"] + cinfo["dbuf"].sum(axis=0)
+                for k, (pl, q) in enumerate(ctl):
+                    rec_backlog[t, :, k] = q.pending()
             else:
                 arr_geq = arr * disp_l
                 rec_arr_tot[t] = arr_geq.sum(axis=1)
@@ -558,8 +496,8 @@ class StockFlowModel:
             series["stages"] = self.capacity_stages()  # type: ignore[assignment]
             series["nameplate"] = self.nameplate
         shock = np.full(S, np.nan)
-        for cinfo in ctl:
-            shock = np.fmin(shock, cinfo["eff"])
+        for pl in plans:
+            shock = np.fmin(shock, pl.eff)
         return Trajectory(structure=st, t_days=td, dt_days=dts, series=series, shock_day=shock, mass_error_max=worst)
 
     # ---- indicators, vectorised over time ------------------------------------------------------
