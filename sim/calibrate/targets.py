@@ -196,6 +196,14 @@ class _Checker:
         return lo, hi
 
 
+def _can_be_zero(unit: str) -> bool:
+    """A series in ``unit`` can be zero only if it is a flow: an amount per unit of time (not a price or ratio)."""
+    try:
+        return units.parse(unit).dimensionality.get("[time]", 0) < 0
+    except ValueError:
+        return True     # an unknown unit is reported on its own
+
+
 def _norm(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -380,6 +388,10 @@ def load_target(path: str | Path, registry: Registry | None = None, root: Path |
             val = None
         else:
             val = c.number(o, op, "value", what, positive=not zero)
+        if zero and sunit and not _can_be_zero(sunit):
+            c.add(op + ("zero",), f"{what}: a zero is not a possible value of a series in '{sunit}'",
+                  "only a flow (an amount per month or year, e.g. t/month) can be reported as zero")
+            val = None
         if zero and val is not None and val != 0:
             c.add(op + ("value",), f"{what}: an observation marked zero: true has value 0", f"got {val!r}")
             val = None
