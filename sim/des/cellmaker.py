@@ -32,7 +32,7 @@ from ..core.calendar import DAYS_PER_YEAR
 from .clock import StepClock
 from .controls import ControlProcess
 from .inputs import Inputs
-from .licensing import LicensingAuthority
+from ..stockflow.controls import BAN, NONE, QUOTA
 from .streams import Normal
 from .suppliers import Ledger, Suppliers
 
@@ -45,10 +45,10 @@ class CellMakers:
     """The importer's cell makers: stock, reserves, batches, orders."""
 
     def __init__(self, inp: Inputs, clock: StepClock, plants, suppliers: Suppliers, ledger: Ledger,
-                 controls: list[ControlProcess], authorities: list[LicensingAuthority | None], yield_noise: Normal,
+                 controls: list[ControlProcess], yield_noise: Normal,
                  log: Callable[[str, str, float], None] | None):
         self.inp, self.clock, self.plants, self.suppliers, self.ledger = inp, clock, plants, suppliers, ledger
-        self.controls, self.authorities, self.yield_noise, self.log = controls, authorities, yield_noise, log
+        self.controls, self.yield_noise, self.log = controls, yield_noise, log
         T, R, M, G = inp.T, inp.R, inp.M, inp.G
         self.rec = {k: np.zeros(T) for k in SERIES_1D}
         self.rec.update(inventory=np.zeros((T, M)), in_transit=np.zeros((T, M)), deliveries=np.zeros((T, R, M)),
@@ -123,6 +123,7 @@ class CellMakers:
         inv = led.inv
         cap_now = self.plants.supply_cap(t, now)
         planned, need, u_plan, cy, nameplate, good_cap = self._plan(t, now, cap_now)
+        self.u_plan_now = u_plan.tolist()
         # reserves
         if inp.reserves:
             want = (inv < u_plan * inp.trig) & (self.reserve > 0)
@@ -185,12 +186,11 @@ class CellMakers:
         # orders: order-up-to, counting stock in transit and licences pending
         position = (inv + led.transit).tolist()
         surge = [0.0] * M
-        for cp, auth in zip(self.controls, self.authorities):
+        for cp in self.controls:
             m = cp.c.material
-            if auth is not None:
-                position[m] += auth.pending_t
-            if cp.waiting:
-                surge[m] = max(surge[m], cp.c.surge)
+            position[m] += cp.pending_t()
+            if cp.waiting:                 # the share of demand whose buyers front-run raises the target
+                surge[m] = max(surge[m], cp.c.surge * cp.wait_frac)
         af = min(1.0, dt / inp.adj)
         order = []
         for m, u in enumerate(u_plan.tolist()):
@@ -290,7 +290,7 @@ class CellMakers:
             c = cp.c
             if cp.active:
                 barred.add((c.origin, c.material))
-                mv = c.div * (1.0 - c.exempt) * desired[c.origin][c.material]
+                mv = c.div * (1.0 - c.exempt) * desired[c.origin][c.material] * cp.bound_frac
                 desired[c.origin][c.material] -= mv
                 redirect[c.material] += mv
                 diverted.append((c, mv))
@@ -321,29 +321,37 @@ class CellMakers:
                 back = min(mv * blocked[m] / redirect[m], max(cap[c.origin][m] * dt - placed[c.origin][m], 0.0))
                 placed[c.origin][m] += back
                 blocked[m] -= back
-        for cp, auth in zip(self.controls, self.authorities):
-            if not cp.active:
-                continue
+        for cp in self.controls:           # by destination: free, banned, within a quota, or licence applications
             c = cp.c
             o, m = c.origin, c.material
             x = placed[o][m]
-            free = x * c.exempt
-            rest = x - free
-            if c.regime == "ban":
-                placed[o][m] = free
-                blocked[m] += rest
-            elif c.regime == "quota":
-                allowed = min(rest, c.quota * dt)
-                placed[o][m] = free + allowed
-                blocked[m] += rest - allowed
-            else:  # licence: every lot of the restricted part is an application
-                placed[o][m] = free
-                assert auth is not None
-                q = float(inp.lot_size[m])
-                if rest > 1e-9 * q:
-                    n = max(1, math.ceil(rest / q - 1e-9))
-                    for _ in range(n):
-                        auth.apply(rest / n, (o, m))
+            rests = [x * w - x * w * c.exempt for w in c.w.tolist()]
+            if cp.active:
+                out = 0.0
+                for d, (w, reg) in enumerate(zip(c.w.tolist(), cp.reg.tolist())):
+                    x_d = x * w
+                    free = x_d * c.exempt
+                    rest = x_d - free
+                    if reg == NONE:
+                        out += x_d
+                    elif reg == BAN:
+                        out += free
+                        blocked[m] += rest
+                    elif reg == QUOTA:
+                        allowed = min(rest, float(cp.quota(t, now)[d]) * dt)
+                        out += free + allowed
+                        blocked[m] += rest - allowed
+                    else:
+                        out += free
+                        auth = cp.authorities[d]
+                        assert auth is not None
+                        q = float(inp.lot_size[m])
+                        if rest > 1e-9 * q:
+                            n = max(1, math.ceil(rest / q - 1e-9))
+                            for _ in range(n):
+                                auth.apply(rest / n, (o, m))
+                placed[o][m] = out
+            cp.update_terms(t, now, dt, rests, self.u_plan_now[m] * self.share[o][m])
         led.blocked[t] += blocked
         for o in origins:
             for m in mats:

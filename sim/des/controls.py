@@ -1,63 +1,129 @@
-"""Export controls as processes: announcement, effect, suspensions and end, on the step calendar.
+"""Export controls as processes: the phases of each destination, on the step calendar.
 
-A control's state changes only at step starts: it binds from the first step starting on or after
-its effective date (the stock-flow engine's ``now >= effective``), and likewise for its
-announcement, suspension windows and end. Between announcement and effect, and during a
-suspension that ends before the control does, buyers front-run: they raise their target cover by
-``front_running``. When the control starts to bind, a ban with ``in_transit: lose`` loses the
-lots then in transit; when it stops binding (suspension, end), a licence regime releases every
-pending application.
+A control's state changes only at step starts, and it is read from the stock-flow engine's plan of
+the same sample (:class:`sim.stockflow.controls.ControlPlan`): the regime of each destination and
+whether its buyers front-run (announced, or in a suspension, and due to bind later) at every step.
+When a destination's ban starts, a control with ``in_transit: lose`` loses that destination's
+share of the lots then in transit; when a destination's licence requirement stops, its pending
+applications are released (no regime now) or refused (a ban or quota now).
 """
 from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import simpy
 
+from ..stockflow.controls import BAN, LICENCE, NONE, Basis
 from .clock import CONTROL, At, StepClock
 from .inputs import ControlIn
 from .licensing import LicensingAuthority
 from .suppliers import Suppliers
 
 
+
 class ControlProcess:
     """The state of one export control over time, and what changes when it flips."""
 
     def __init__(self, env: simpy.Environment, c: ControlIn, clock: StepClock, suppliers: Suppliers,
-                 authority: LicensingAuthority | None, log: Callable[[str, str, float], None] | None):
-        self.env, self.c, self.clock, self.suppliers, self.authority, self.log = env, c, clock, suppliers, authority, log
-        self.active = False
-        self.waiting = False
+                 authorities: list[LicensingAuthority | None], log: Callable[[str, str, float], None] | None):
+        self.env, self.c, self.clock, self.suppliers, self.log = env, c, clock, suppliers, log
+        self.authorities = authorities                 # by destination (None: no licence phase there)
+        self.reg = np.zeros(c.D, np.int8)
+        self.wait = np.zeros(c.D, bool)
         self.lost_t = 0.0
-        steps = {clock.first_step_at_or_after(d) for d in c.dates()} - {0}
-        self.steps = sorted(s for s in steps if s < clock.T)
+        self.steps = [s for s in c.change_steps() if s < clock.T]
+
+    @property
+    def active(self) -> bool:
+        """The control binds some destination now."""
+        return bool((self.reg != NONE).any())
+
+    @property
+    def bound_frac(self) -> float:
+        """Share of the importer's demand whose destination the control binds now."""
+        return float((self.c.w * (self.reg != NONE)).sum())
+
+    @property
+    def wait_frac(self) -> float:
+        """Share of the importer's demand whose buyers front-run now."""
+        return float((self.c.w * self.wait).sum())
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.wait.any())
+
+    def pending_t(self) -> float:
+        """Tonnes awaiting a licence, all destinations."""
+        return sum(a.pending_t for a in self.authorities if a is not None)
+
+    def set_reference(self, flow0: float) -> None:
+        """The flow on the controlled link at the start (t/day): the ``pre_control`` capacity basis."""
+        self.basis = Basis(self.c.plan, np.array([flow0]))
+        self._terms: tuple[int, dict] | None = None
+
+    def terms(self, t: int, now: float) -> dict:
+        """The licence and quota terms in force at step ``t`` ((1,D) arrays, the stock-flow definition)."""
+        if self._terms is None or self._terms[0] != t:
+            self._terms = (t, self.c.plan.terms(t, now))
+        return self._terms[1]
+
+    def quota(self, t: int, now: float) -> np.ndarray:
+        """(D,) allowed exports by destination, t/day."""
+        return self.terms(t, now)["quota"][0]
+
+    def update_terms(self, t: int, now: float, dt: float, rests: list[float], demand: float) -> None:
+        """After this step's applications: set each authority's review rate, approval and decision draws."""
+        if not any(a is not None for a in self.authorities):
+            return
+        tm = self.terms(t, now)
+        basis = self.basis.step(tm, np.array([rests]), np.array([demand]), dt)[0]
+        ph = self.c.plan.phase[t, 0]
+        for d, auth in enumerate(self.authorities):
+            if auth is None or self.reg[d] != LICENCE:
+                continue
+            auth.set_rate(float(tm["cap"][0, d] * basis[d]))
+            auth.approval = float(tm["approval"][0, d])
+            j = int(ph[d])
+            auth.decision_days = float(self.c.plan.phases[j]["mean"][0])
+            auth.decision = auth.draws[j]
 
     def start(self) -> None:
         """Apply the state at the first step now (before any event: a ban in force from the start
         seizes the goods at sea before they land), then follow the later changes as a process."""
-        self._apply(self.clock.start(0))
+        self._apply(0)
         self.env.process(self._run())
 
     def _run(self):
         for s in self.steps:
             yield At(self.env, self.clock.start(s), CONTROL)
-            self._apply(self.clock.start(s))
+            self._apply(s)
 
-    def _apply(self, now: float) -> None:
+    def _apply(self, t: int) -> None:
         c = self.c
-        active, waiting = c.state(now)
-        if active and not self.active:
-            if c.regime == "ban" and c.in_transit == "lose":
-                self.lost_t += self.suppliers.lose(c.origin, c.material)
+        reg, wait = c.at_step(t)
+        was_active, was_waiting = self.active, self.waiting
+        starts = (reg == BAN) & (self.reg != BAN)
+        if c.in_transit == "lose" and starts.any():
+            self.lost_t += self.suppliers.lose(c.origin, c.material, float((c.w * starts).sum()))
+        released = refused = 0.0
+        for d, auth in enumerate(self.authorities):
+            if auth is not None and self.reg[d] == LICENCE and reg[d] != LICENCE:
+                if reg[d] == NONE:
+                    released += auth.lift()
+                else:
+                    refused += auth.lift(refuse=True)
+        self.reg, self.wait = reg.copy(), wait.copy()
+        if self.active and not was_active:
             self._log("control_binds", 0.0)
-        elif self.active and not active:
-            released = self.authority.lift() if self.authority is not None else 0.0
+        elif was_active and not self.active:
             self._log("control_lifted", released)
-        if waiting and not self.waiting:
+        if refused:
+            self._log("licences_refused", refused)
+        if self.waiting and not was_waiting:
             self._log("front_running_starts", c.surge)
-        elif self.waiting and not waiting:
+        elif was_waiting and not self.waiting:
             self._log("front_running_ends", c.surge)
-        self.active, self.waiting = active, waiting
 
     def _log(self, kind: str, qty: float) -> None:
         if self.log is not None:

@@ -8,11 +8,12 @@ model's precomputed capacity, yield and learning paths (see :mod:`.hybrid`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..scenario.compile import Resolved, Scenario
+from ..stockflow.controls import ControlPlan
 from ..stockflow.engine import BIG, StockFlowModel
 from ..stockflow.structure import Structure
 from .params import Settings
@@ -25,39 +26,46 @@ def _slot(res: Resolved, path: str, i: int, default: float) -> float:
 
 @dataclass
 class ControlIn:
-    """An export control on (origin, material), its dates in days since the start and its terms."""
+    """An export control on (origin, material): its phases for this sample (the stock-flow engine's plan)."""
 
     id: str
     origin: int
     material: int
     regime: str
     in_transit: str
-    eff: float
-    ann: float
-    ends: float
-    sus: list[tuple[float, float]]
+    eff: float                    # first day a phase binds (NaN: never)
+    ann: float                    # announced (the first binding day when not stated)
     exempt: float
     div: float
     surge: float
-    cap_share: float
-    approval: float
-    quota: float
-    decision_days: float
+    plan: ControlPlan             # S = 1: regime, phase and front-running per step and destination
+    td: np.ndarray                # step start days
+
+    @property
+    def D(self) -> int:
+        """Destinations."""
+        return self.plan.D
+
+    @property
+    def w(self) -> np.ndarray:
+        """(D,) the importer's demand split by destination."""
+        return self.plan.w[0]
+
+    def at_step(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """(regime codes (D,), front-running (D,)) at step ``t``: the stock-flow engine's arrays."""
+        return self.plan.regime[t, 0], self.plan.waiting[t, 0]
 
     def state(self, now: float) -> tuple[bool, bool]:
-        """(active, front-running) at ``now``: the stock-flow engine's rule, suspensions included."""
-        active = self.eff <= now < self.ends
-        waiting = self.ann <= now < self.eff
-        for s0, s1 in self.sus:
-            ins = s0 <= now < s1
-            active = active and not ins
-            waiting = waiting or (ins and s1 < self.ends)
-        return active, waiting
+        """(binds some destination, some destination's buyers front-run) in the step containing day ``now``."""
+        t = max(0, int(np.searchsorted(self.td, now, side="right")) - 1)
+        reg, wait = self.at_step(t)
+        return bool((reg != 0).any()), bool(wait.any())
 
-    def dates(self) -> list[float]:
-        """Every date at which the state can change."""
-        out = [self.ann, self.eff, self.ends] + [d for w in self.sus for d in w]
-        return [d for d in out if np.isfinite(d)]
+    def change_steps(self) -> list[int]:
+        """Steps (after the first) at which the regime or front-running of some destination changes."""
+        r, w = self.plan.regime[:, 0], self.plan.waiting[:, 0]
+        moved = (r[1:] != r[:-1]).any(axis=1) | (w[1:] != w[:-1]).any(axis=1)
+        return (np.nonzero(moved)[0] + 1).tolist()
 
 
 @dataclass
@@ -133,6 +141,7 @@ class Inputs:
     settings: Settings
     slow: SlowPaths | None = None
     n_controls: int = 0
+    destinations: list[str] = field(default_factory=list)
 
     @property
     def T(self) -> int:
@@ -171,24 +180,17 @@ def build_inputs(scn: Scenario, st: Structure, sfm: StockFlowModel, res: Resolve
     subs_by_group = [[m for m in st.substitutes if st.group_of[m] == g] for g in range(st.G)]
     base_by_group = [[m for m in range(M) if st.group_of[m] == g and m not in st.substitutes] for g in range(st.G)]
     peak = peak_use_per_step(sfm)
+    plans = sfm.control_plans()
     out = []
     for i in range(res.samples):
         s = settings[i]
         controls = []
-        for c in st.controls:
-            p = c.path
-            eff = _slot(res, f"{p}.effective", i, 0.0)
+        for c, plan in zip(st.controls, plans):
+            one = plan.take(i)
             controls.append(ControlIn(
                 id=c.id, origin=c.origin, material=c.material, regime=c.regime, in_transit=c.in_transit,
-                eff=eff, ann=_slot(res, f"{p}.announced", i, float("nan")) if c.has_announced else eff,
-                ends=_slot(res, f"{p}.ends", i, np.inf) if c.has_ends else np.inf,
-                sus=[(_slot(res, f"{p}.suspensions.{j}.start", i, 0), _slot(res, f"{p}.suspensions.{j}.end", i, 0))
-                     for j in range(c.n_suspensions)],
-                exempt=_slot(res, f"{p}.exempt_share", i, 0.0), div=_slot(res, f"{p}.diversion", i, 0.0),
-                surge=_slot(res, f"{p}.front_running", i, 0.0),
-                cap_share=_slot(res, f"{p}.licence.capacity_share", i, 0.0),
-                approval=_slot(res, f"{p}.licence.approval", i, 0.0), quota=_slot(res, f"{p}.quota", i, 0.0),
-                decision_days=_slot(res, f"{p}.licence.decision_days", i, 0.0) if c.regime == "licence" else 0.0))
+                eff=float(one.eff[0]), ann=float(one.ann[0]), exempt=float(one.exempt[0]), div=float(one.div[0]),
+                surge=float(one.surge[0]), plan=one, td=td))
         projects = []
         for p in st.projects:
             c = _slot(res, f"{p.path}.capacity", i, 0.0)
@@ -230,7 +232,7 @@ def build_inputs(scn: Scenario, st: Structure, sfm: StockFlowModel, res: Resolve
             for m in range(M):
                 if share[:, m].sum() > 0:
                     controlled[inc[m], m] = True
-        shock = min([c.eff for c in controls], default=float("nan"))
+        shock = float(np.fmin.reduce([c.eff for c in controls])) if controls else float("nan")
         lots = peak[i] / s.lots_per_step
         lot_size = np.array([s.lot_size.get(name, lots[m] if lots[m] > 0 else 1.0)
                              for m, name in enumerate(st.materials)])
@@ -251,5 +253,6 @@ def build_inputs(scn: Scenario, st: Structure, sfm: StockFlowModel, res: Resolve
             tariffs=[(tf.origin, tf.material, _slot(res, f"{tf.path}.rate", i, 0.0), _slot(res, f"{tf.path}.from", i, -1e9))
                      for tf in st.tariffs],
             exposed=_slot(res, "jobs.exposed", i, 0.0), controlled=controlled, shock=shock, lot_size=lot_size,
-            settings=s, slow=slow[i] if slow is not None else None, n_controls=len(st.controls)))
+            settings=s, slow=slow[i] if slow is not None else None, n_controls=len(st.controls),
+            destinations=list(st.destinations)))
     return out

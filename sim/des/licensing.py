@@ -1,16 +1,19 @@
-"""The licensing authority of one export control: a queue of applications before a finite team.
+"""The licensing authority of one export control and destination: a queue before a finite team.
 
-Each lot from a controlled origin needs a licence while the control binds. Its application
-joins a FIFO queue for one of ``servers`` reviewers (a ``simpy.Resource``). A review takes
-``lot / (rate / servers) x factor`` days, where ``rate`` (t/day) is the control's
-``licence.capacity_share`` times the pre-control flow, so a busy team processes ``rate``
-tonnes a day whatever the lot size; the factor has mean 1 and cv ``des.licence.service_cv``
-(1 = exponential: M/M/c when applications arrive as a Poisson stream). After the review a
-decision comes ``decision_days x factor`` later (cv ``des.licence.decision_cv``) without holding
-a reviewer; the licence is granted with probability ``licence.approval`` and the lot ships,
-otherwise the order is refused. When the requirement lifts (a suspension starts, the control
-ends) every pending application - queued, under review or awaiting its decision - is released
-and its lot ships at once.
+Each lot from a controlled origin needs a licence while its destination's phase is a licence
+regime. Its application joins a FIFO queue for one of ``servers`` reviewers (a ``simpy.Resource``).
+A review takes ``lot / (rate / servers) x factor`` days, where ``rate`` (t/day) is the review
+capacity of the phase in force (docs/controls.md: a share of the pre-control flow, of current
+applications or of current demand, adapting from an initial to a final share), set at every step
+start, so a busy team processes ``rate`` tonnes a day whatever the lot size; the factor has mean 1
+and cv ``des.licence.service_cv``. After the review the decision comes after a delay drawn from
+the phase's decision-time distribution (gamma with mean ``licence.decision_days`` and cv
+``licence.decision_cv``, or, where the scenario states no ``decision_cv``, the DES setting
+``des.licence.decision_shape``/``decision_cv``) without holding a reviewer; the licence is granted
+with the phase's ``licence.approval`` probability and the lot ships, otherwise the order is
+refused. When the requirement lifts (no regime now) every pending application - queued, under
+review or awaiting its decision - is released and its lot ships at once; when a ban or quota
+replaces it, every pending application is refused.
 """
 from __future__ import annotations
 
@@ -38,17 +41,19 @@ class LicensingAuthority:
     """Applications queue for ``servers`` reviewers; decisions after a delay; approval by chance."""
 
     def __init__(self, env: simpy.Environment, name: str, rate: float, servers: int, service: Multiplier,
-                 decision_days: float, decision: Multiplier, approval: float, uniform: Uniform,
+                 decision_days: float, decision: Callable[[], float], approval: float, uniform: Uniform,
                  on_grant: Callable[[Application, str], None], on_refuse: Callable[[Application], None],
                  log: Callable[[str, str, float], None] | None = None, keep: bool = False):
         self.env, self.name = env, name
         self.servers = int(servers)
+        self._rate_up = env.event()                 # fires when a zero review rate becomes positive
+        self.rate = self.per_server = 0.0
         self.set_rate(rate)
         self.team = simpy.Resource(env, capacity=self.servers)
         self.service, self.decision = service, decision
         self.decision_days, self.approval, self.uniform = float(decision_days), float(approval), uniform
         self.on_grant, self.on_refuse, self.log = on_grant, on_refuse, log
-        self._never = env.event()
+        self.draws: dict[int, Multiplier] = {}     # decision-time draws by licence phase (set by the model)
         self.pending: dict[int, simpy.Process] = {}
         self.pending_t = 0.0
         self._next = 0
@@ -63,9 +68,13 @@ class LicensingAuthority:
         self.records: list[Application] | None = [] if keep else None
 
     def set_rate(self, rate: float) -> None:
-        """Set the team's review rate (t/day), e.g. once the pre-control flow is known."""
+        """Set the team's review rate (t/day) for reviews that start from now on."""
+        was = self.per_server
         self.rate = float(rate)
         self.per_server = self.rate / self.servers if self.rate > 0 else 0.0
+        if was <= 0 < self.per_server and self._rate_up.callbacks:    # someone waits for capacity
+            self._rate_up.succeed()
+            self._rate_up = self.env.event()
 
     def _mark(self) -> None:
         now = self.env.now
@@ -91,8 +100,8 @@ class LicensingAuthority:
         self._mark()
         self.waiting += 1
         try:
-            if self.per_server <= 0:
-                yield self._never          # no processing capacity: waits until the requirement lifts
+            while self.per_server <= 0:
+                yield self._rate_up        # no review capacity now: waits for some, or for the lift
             with self.team.request() as req:
                 yield req
                 self._mark()
@@ -103,29 +112,35 @@ class LicensingAuthority:
                 self._mark()
                 self.reviewing -= 1
             app.phase, app.reviewed = DECISION, env.now
-            delay = self.decision_days * self.decision()
+            delay = self.decision_days * self.decision()   # decision_days and decision: the phase in force
             if delay > 0:
                 yield env.timeout(delay)
-        except simpy.Interrupt:
+        except simpy.Interrupt as stop:
             self._mark()
             if app.phase == QUEUED:
                 self.waiting -= 1
             elif app.phase == REVIEW:
                 self.reviewing -= 1
             self._close(app)
-            self.released += 1
-            self.on_grant(app, "licence_release")
+            if stop.cause == "refused":
+                self._refuse(app)
+            else:
+                self.released += 1
+                self.on_grant(app, "licence_release")
             return
         self._close(app)
         if self.uniform() < self.approval:
             self.granted += 1
             self.on_grant(app, "licence_approve")
         else:
-            self.refused += 1
-            self.refused_t += app.qty
-            self.on_refuse(app)
-            if self.log is not None:
-                self.log("licence_refuse", self.name, app.qty)
+            self._refuse(app)
+
+    def _refuse(self, app: Application) -> None:
+        self.refused += 1
+        self.refused_t += app.qty
+        self.on_refuse(app)
+        if self.log is not None:
+            self.log("licence_refuse", self.name, app.qty)
 
     def _close(self, app: Application) -> None:
         del self.pending[app.id]
@@ -137,11 +152,12 @@ class LicensingAuthority:
         if self.records is not None:
             self.records.append(app)
 
-    def lift(self) -> float:
-        """The licence requirement lifts now: release every pending application; returns their tonnes."""
+    def lift(self, refuse: bool = False) -> float:
+        """The licence requirement ends now: release (or, ``refuse``, deny) every pending application;
+        returns their tonnes."""
         total = self.pending_t
         for proc in list(self.pending.values()):
-            proc.interrupt("lifted")
+            proc.interrupt("refused" if refuse else "lifted")
         return total
 
     def areas(self) -> tuple[float, float, float]:

@@ -19,6 +19,7 @@ from .cellmaker import CellMakers
 from .clock import PLANT, REC, At, Environment, StepClock
 from .controls import ControlProcess
 from .inputs import Inputs
+from ..stockflow.controls import LICENCE
 from .licensing import Application, LicensingAuthority
 from .plants import Commissioning, Precomputed
 from .streams import Multiplier, Normal, Uniform, named
@@ -60,30 +61,48 @@ class Replication:
             slips = [st.slip_mean * Multiplier(named(seed, f"slip:{p.id}"), st.slip_shape, st.slip_cv)()
                      for p in inp.projects]
             self.plants = Commissioning(env, inp, slips, log)
-        self.authorities: list[LicensingAuthority | None] = []
+        self.authorities: list[LicensingAuthority | None] = []     # every authority, by control then destination
         self.controls: list[ControlProcess] = []
         for c in inp.controls:
-            auth = None
-            if c.regime == "licence":
-                o, m = c.origin, c.material
-                auth = LicensingAuthority(      # review rate set below, once the flow at the start is known
-                    env, f"licensing:{c.id}", 0.0, st.servers,
-                    Multiplier(named(seed, f"review:{c.id}"), st.service_shape, st.service_cv),
-                    c.decision_days, Multiplier(named(seed, f"decision:{c.id}"), st.decision_shape, st.decision_cv),
-                    c.approval, Uniform(named(seed, f"approval:{c.id}")),
-                    on_grant=self._granter(o, m, f"licensing:{c.id}"), on_refuse=self._refuser(m), log=log)
-            self.authorities.append(auth)
-            self.controls.append(ControlProcess(env, c, self.clock, self.suppliers, auth, log))
+            auths = [self._authority(c, d, seed, log) for d in range(c.D)]
+            self.authorities.extend(auths)
+            self.controls.append(ControlProcess(env, c, self.clock, self.suppliers, auths, log))
         self.makers = CellMakers(inp, self.clock, self.plants, self.suppliers, self.ledger, self.controls,
-                                 self.authorities, Normal(named(seed, "batch_yield")), log)
-        for c, auth in zip(inp.controls, self.authorities):   # review capacity: a share of the flow at the start
-            if auth is not None:
-                auth.set_rate(c.cap_share * float(self.makers.flow0[c.origin, c.material]))
+                                 Normal(named(seed, "batch_yield")), log)
+        for cp in self.controls:      # review capacity: its basis starts at the flow at the start
+            cp.set_reference(float(self.makers.flow0[cp.c.origin, cp.c.material]))
         for cp in self.controls:      # state at the start applied now, before any event (the pipeline exists)
             cp.start()
         self.reserve0 = inp.reserve0.copy()
         self.mass_error_max = 0.0
         env.process(self._clock())
+
+    def _authority(self, c, d: int, seed: np.random.SeedSequence, log) -> LicensingAuthority | None:
+        """The licensing authority of control ``c`` for destination ``d`` (None: no licence phase there).
+
+        Its decision delays follow each licence phase's distribution: gamma with the phase's
+        ``decision_cv`` where the scenario states one, else the DES setting (shape and cv).
+        """
+        plan, st = c.plan, self.inp.settings
+        lic = [j for j, q in enumerate(plan.phases) if q["code"] == LICENCE and q["dmask"][d]]
+        if not lic:
+            return None
+        tag = c.id if d == 0 else f"{c.id}:{self.inp.destinations[d]}"
+        draws = {}
+        for n, j in enumerate(lic):
+            q = plan.phases[j]
+            stated = q["ph"].term("decision_cv") is not None
+            shape, cv = ("gamma", float(q["cv"][0])) if stated else (st.decision_shape, st.decision_cv)
+            draws[j] = Multiplier(named(seed, f"decision:{tag}" if n == 0 else f"decision:{tag}:{j}"), shape, cv)
+        q0 = plan.phases[lic[0]]
+        o, m = c.origin, c.material
+        auth = LicensingAuthority(      # review rate set at each step (ControlProcess.update_terms)
+            self.env, f"licensing:{tag}", 0.0, st.servers,
+            Multiplier(named(seed, f"review:{tag}"), st.service_shape, st.service_cv),
+            float(q0["mean"][0]), draws[lic[0]], float(q0["approval"][0]), Uniform(named(seed, f"approval:{tag}")),
+            on_grant=self._granter(o, m, f"licensing:{tag}"), on_refuse=self._refuser(m), log=log)
+        auth.draws = draws
+        return auth
 
     # ---- callbacks ---------------------------------------------------------------------------
     def _log(self, kind: str, entity: str, qty: float) -> None:
@@ -120,9 +139,8 @@ class Replication:
         inp, led, rec = self.inp, self.ledger, self.makers.rec
         rec["in_transit"][t] = led.transit
         rec["orders_blocked"][t] = led.blocked[t] / inp.dts[t]
-        for k, auth in enumerate(self.authorities):
-            if auth is not None:
-                rec["licence_backlog"][t, k] = auth.pending_t
+        for k, cp in enumerate(self.controls):
+            rec["licence_backlog"][t, k] = cp.pending_t()
         mk = self.makers
         transport = led.shipped - led.received - led.transit - led.lost
         plant = led.inv + mk.reserve + mk.consumed - (mk.inv0 + self.reserve0 + led.received)

@@ -114,13 +114,19 @@ class Suppliers:
         if self.log is not None:
             self.log("arrive", self.names[(lot.origin, m)], lot.qty)
 
-    def lose(self, o: int, m: int) -> float:
-        """Lose every lot from origin ``o`` of material ``m`` now in transit; returns the tonnes lost."""
-        lots = self.in_transit.pop((o, m), {})
+    def lose(self, o: int, m: int, frac: float = 1.0) -> float:
+        """Lose share ``frac`` of every lot from origin ``o`` of material ``m`` now in transit (all of
+        them by default: a ban on every destination); returns the tonnes lost."""
         gone = 0.0
-        for lot in lots.values():
-            lot.lost = True
-            gone += lot.qty
+        if frac >= 1.0:
+            for lot in self.in_transit.pop((o, m), {}).values():
+                lot.lost = True
+                gone += lot.qty
+        else:
+            for lot in self.in_transit.get((o, m), {}).values():
+                cut = lot.qty * frac
+                lot.qty -= cut
+                gone += cut
         led = self.ledger
         led.transit[m] -= gone
         led.lost[m] += gone

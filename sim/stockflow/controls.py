@@ -84,6 +84,20 @@ class ControlPlan:
         self.dt_ref = dt_ref
         self._licence_terms(res, td)
 
+    def take(self, i: int) -> "ControlPlan":
+        """The plan of sample ``i`` alone (S = 1): what one DES replication reads."""
+        out = object.__new__(ControlPlan)
+        cut = (lambda v: v[i:i + 1] if isinstance(v, np.ndarray) and v.ndim and len(v) == self.S else v)
+        for k, v in self.__dict__.items():
+            if k in ("regime", "phase", "waiting"):
+                setattr(out, k, v[:, i:i + 1])
+            elif k == "phases":
+                out.phases = [{kk: vv if kk == "dmask" else cut(vv) for kk, vv in q.items()} for q in v]
+            else:
+                setattr(out, k, cut(v))
+        out.S = 1
+        return out
+
     # ---- which phase is in force --------------------------------------------------------------
     def _state(self, tt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(..., S, D) regime code and phase index (-1: none) in force at times ``tt`` (broadcast to (..., S))."""
@@ -165,18 +179,41 @@ class ControlPlan:
         return out
 
 
+class Basis:
+    """What a licence review capacity is a share of, t/day, by sample and destination (S,D).
+
+    ``pre_control``: the flow on the link at the start; ``applications``: the restricted orders
+    placed with the controlled origin, smoothed over ``basis_smoothing_days``; ``demand``: planned
+    use times the origin's preferred share, smoothed alike. Both smoothed series start at the flow
+    at the start (applications: its non-exempt part).
+    """
+
+    def __init__(self, plan: ControlPlan, ref: np.ndarray):
+        self.bases = plan.bases
+        self.w = plan.w
+        self.ref = ref[:, None] * plan.w
+        self.apps = self.ref * (1.0 - plan.exempt)[:, None]
+        self.dem = self.ref.copy()
+
+    def step(self, tm: dict, rest: np.ndarray, demand: np.ndarray, dt: float) -> np.ndarray:
+        """Update with this step's restricted orders ``rest`` (S,D, t) and link demand (S,, t/day)."""
+        if self.bases <= {0}:
+            return self.ref
+        alpha = 1.0 - np.exp(-dt / np.maximum(tm["smooth"], 1e-300))
+        self.apps += (rest / dt - self.apps) * alpha
+        self.dem += (demand[:, None] * self.w - self.dem) * alpha
+        return np.where(tm["basis"] == 1, self.apps, np.where(tm["basis"] == 2, self.dem, self.ref))
+
+
 class LicenceQueue:
     """The stock-flow state of one control: backlogs, pending decisions, the smoothed capacity basis (S,D)."""
 
     def __init__(self, plan: ControlPlan, ref: np.ndarray):
         S, D = plan.S, plan.D
         self.plan = plan
-        self.ref = ref[:, None] * plan.w                        # (S,D) the pre-control flow by destination, t/day
+        self.basis = Basis(plan, ref)
         self.backlog = np.zeros((S, D))
         self.dbuf = np.zeros((plan.Ld, S, D))
-        rest0 = self.ref * (1.0 - plan.exempt)[:, None]
-        self.apps = rest0.copy()                               # smoothed applications, t/day
-        self.dem = self.ref.copy()                             # smoothed demand on the link, t/day
         lanes = np.arange(S * D)
         self.dec_at = {j: [((i + np.broadcast_to(plan.phases[j]["kd"][:, None], (S, D)).ravel()) % plan.Ld)
                            * S * D + lanes for i in range(plan.Ld)] for j in plan.lic if plan.phases[j]["fixed"]}
@@ -215,7 +252,7 @@ class LicenceQueue:
         decided = self.dbuf[dslot].copy()
         self.dbuf[dslot] = 0.0
         self.backlog += np.where(lic, rest, 0.0)
-        basis = self._basis(tm, rest, demand, dt)
+        basis = self.basis.step(tm, rest, demand, dt)
         proc = np.where(lic, np.minimum(self.backlog, tm["cap"] * basis * dt), self.backlog)
         self.backlog -= proc
         released = np.where(lic, 0.0, proc)                      # no licence needed now: the queue is let go
@@ -235,16 +272,6 @@ class LicenceQueue:
         else:
             out = np.where(lic, free + approved, x_d + released + approved)
         return out.sum(axis=1), refused.sum(axis=1)
-
-    def _basis(self, tm: dict, rest: np.ndarray, demand: np.ndarray, dt: float) -> np.ndarray:
-        """(S,D) what the review capacity is a share of, t/day: pre-control flow, applications, demand."""
-        bases = self.plan.bases
-        if bases == {0}:
-            return self.ref
-        alpha = 1.0 - np.exp(-dt / np.maximum(tm["smooth"], 1e-300))
-        self.apps += (rest / dt - self.apps) * alpha
-        self.dem += (demand[:, None] * self.plan.w - self.dem) * alpha
-        return np.where(tm["basis"] == 1, self.apps, np.where(tm["basis"] == 2, self.dem, self.ref))
 
     def _route(self, t: int, reg: np.ndarray, later: np.ndarray, decided: np.ndarray) -> np.ndarray:
         """Spread what was reviewed now over the steps of its decision; returns this step's decisions."""
