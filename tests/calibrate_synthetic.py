@@ -19,21 +19,16 @@ TARGET = ROOT / "calibration" / "targets" / "cn-graphite-exports-2023.yaml"
 MONTHS = [f"{y}-{m:02d}" for y, m in [(2023, 11), (2023, 12)] + [(2024, k) for k in range(1, 11)]]
 
 
-def params(shared: bool = True) -> list[JointParam]:
-    """Front-running shared; capacity, decision time and approval per episode."""
-    out = []
-    if shared:
-        out.append(JointParam(FitParam("calibrated.synthetic.front_running", "front-running", "dimensionless", 0.0, 4.0,
-                                       (0.0, 2.0), "test", "controls.front_running"), "identity", False))
-    out += [
-        JointParam(FitParam("calibrated.synthetic.capacity", "capacity", "dimensionless", 0.05, 3.0, (0.1, 1.0), "test",
-                            "licence.capacity_share"), "log", True),
-        JointParam(FitParam("calibrated.synthetic.decision", "decision", "day", 2.0, 120.0, (1.0, 63.0), "test",
+def params() -> list[JointParam]:
+    """Front-running shared; mean decision time and approval share per episode."""
+    return [
+        JointParam(FitParam("calibrated.synthetic.front_running", "front-running", "dimensionless", 0.0, 4.0,
+                            (0.0, 2.0), "test", "controls.front_running"), "identity", False),
+        JointParam(FitParam("calibrated.synthetic.decision", "decision", "day", 1.0, 120.0, (1.0, 63.0), "test",
                             "licence.decision_days_calendar", step=2.0), "log", True),
-        JointParam(FitParam("calibrated.synthetic.approval", "approval", "dimensionless", 0.05, 0.999,
-                            (0.05, 0.999), "test", "licence.approval_share_2024"), "logit", True),
+        JointParam(FitParam("calibrated.synthetic.approval", "approval", "dimensionless", 0.02, 0.98,
+                            (0.02, 0.98), "test", "licence.approval_share_2024"), "logit", True, beta=1.0),
     ]
-    return out
 
 
 def config(refs: list[EpisodeRef], ps: list[JointParam], **kw) -> EpisodeConfig:

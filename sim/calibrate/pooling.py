@@ -84,7 +84,8 @@ def sigma_update(S: float, E: int, beta: float) -> float:
     """
     roots = np.roots([1.0 / beta, float(E - 1), 0.0, -max(S, 1e-300)])
     real = roots[np.isreal(roots)].real
-    return float(real[real > 0].max())
+    pos = real[real > 0]
+    return float(max(pos.max(), 1e-6)) if pos.size else 1e-6    # S = 0: no spread at all (floored)
 
 
 def m_step(u: np.ndarray, var: np.ndarray, m0: np.ndarray, s0: np.ndarray, sigma: np.ndarray,
