@@ -33,8 +33,8 @@ def backtest(truth):
     from sim.calibrate.backtest import run_backtest
 
     ps = params()
-    cfg = config(synthetic_episodes(truth, 0.05, 5, ps), ps, population=192, outer=3, inner=6, starts=2,
-                 predictive_samples=96)
+    cfg = config(synthetic_episodes(truth, 0.05, 5, ps), ps, population=96, outer=2, inner=5, starts=1,
+                 predictive_samples=64)
     return run_backtest(cfg)
 
 

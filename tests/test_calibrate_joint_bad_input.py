@@ -147,3 +147,17 @@ def test_no_degrees_of_freedom_is_refused(tmp_path):
     with pytest.raises(BadInput) as exc:
         check_dof(cfg, build_models(cfg))
     assert "degrees of freedom" in str(exc.value)
+
+
+def test_force_is_refused_for_a_joint_config(cli, tmp_path):
+    out = tmp_path / "out"
+    _bad(cli, ["calibrate", CONFIG, "--force", "--out", out], out, "--force does not apply", file=CONFIG)
+
+
+def test_cli_help(cli):
+    code, out, _ = cli("backtest", "--help")
+    assert code == 0
+    for key in ("rmse_log_out_of_sample", "collapse_month_error", "inside_band_90", "--format"):
+        assert key in out
+    code, out, _ = cli("calibrate", "--help")
+    assert code == 0 and "episodes.yaml" in out

@@ -63,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _joint(args: argparse.Namespace, progress) -> int:  # type: ignore[no-untyped-def]
     from ...calibrate.joint_run import calibrate_joint, report_text
+    from ...core.errors import bad
+
+    if args.force:
+        raise bad(args.target, "--force does not apply to a multi-episode config",
+                  "a value outside its plausible range is refused: argue the range again with evidence, "
+                  "or change the mechanism")
 
     res = calibrate_joint(args.target, write=not args.no_write, out=args.out, quick=args.quick,
                           progress=None if args.quiet else progress,
