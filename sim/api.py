@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .provenance.registry import Registry, find_calibration, load_registry
+from .provenance.registry import Registry, load_registry
 from .scenario.compile import Resolved, Scenario, compile_document, resolve
 from .scenario.load import load_document
 from .stockflow import kpis as _kpis
@@ -29,11 +29,11 @@ ENGINES = ("stockflow", "des", "hybrid")
 def load_scenario(path: str | Path, registry: Registry | None = None) -> Scenario:
     """Load, merge (``extends:``) and validate a scenario; raises BadInput listing every problem."""
     doc = load_document(path)
-    reg = registry if registry is not None else load_registry(find_calibration(Path(path).parent))
+    reg = registry if registry is not None else load_registry(start=Path(path).parent)
     return compile_document(doc, reg)
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     """A finished run: the scenario, resolved values, trajectory and KPIs (arrays over samples)."""
 
@@ -51,6 +51,24 @@ class Result:
     @property
     def dates(self) -> list[dt.date]:
         return [self.scenario.calendar.date_of(d) for d in self.trajectory.t_days]
+
+    def __repr__(self) -> str:
+        from .outputs.display import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .outputs.display import html_table
+
+        return html_table(self)
+
+    def kpi_table(self) -> Any:
+        """Every KPI as a pandas DataFrame: kpi, unit, value (median), and p05/p95 for ensembles."""
+        import pandas as pd
+
+        from .outputs.display import kpi_rows
+
+        return pd.DataFrame(kpi_rows(self.summary()))
 
     def summary(self) -> dict[str, Any]:
         """The KPIs as written to summary.json (medians over samples, with quantiles)."""

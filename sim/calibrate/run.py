@@ -102,8 +102,8 @@ def calibrate(path: str | Path, *, write: bool = True, force: bool = False, out:
     profile grids and DES runs (for tests); results are still seeded and reproducible."""
     path = Path(path)
     root = find_calibration(path.parent)
-    reg = load_registry(root)
-    t = load_target(path, reg, root)
+    reg = load_registry(start=path.parent)
+    t = load_target(path, reg)
     if quick:
         t.population = min(t.population, 256)
         t.interval_points = min(t.interval_points, 9)

@@ -29,7 +29,8 @@ from typing import Any
 from ..core import units
 from ..core.errors import BadInput, Problem
 from ..core.yamlio import Located, load_file
-from ..provenance.registry import ID_RE, Registry, find_calibration, load_registry
+from ..paths import find_in_roots
+from ..provenance.registry import ID_RE, Registry, load_registry
 from .periods import FREQUENCIES, Period, parse_period
 
 KINDS = ("stockflow", "learning_curve")
@@ -277,15 +278,14 @@ def fit_param(c: "_Checker", fp: Any, pp: tuple, reg: Registry, kind: str = "sto
 
 # ---- the loader -------------------------------------------------------------------------------
 
-def load_target(path: str | Path, registry: Registry | None = None, root: Path | None = None) -> Target:
+def load_target(path: str | Path, registry: Registry | None = None) -> Target:
     """Read and check a target file; BadInput lists every problem with its file, line and field."""
     from ..provenance.bibliography import load_bibliography
 
     p = Path(path)
     loc = load_file(p)
-    root = root if root is not None else find_calibration(p.parent)
-    reg = registry if registry is not None else load_registry(root)
-    bib = load_bibliography(root)
+    reg = registry if registry is not None else load_registry(start=p.parent)
+    bib = load_bibliography(reg.roots)
     c = _Checker(loc)
     d = loc.data
     if not isinstance(d, dict):
@@ -348,15 +348,15 @@ def load_target(path: str | Path, registry: Registry | None = None, root: Path |
             elif addr and entry.get("URL") and _norm(entry["URL"]) != _norm(addr):
                 c.add(sp + ("address",), f"source {sid}: address differs from the bibliography's URL",
                       f"the bibliography has {entry['URL']}")
-            if not (root / "sources" / f"{sid}.txt").is_file():
+            if find_in_roots(reg.roots, "sources", f"{sid}.txt") is None:
                 c.add(sp + ("id",), f"source {sid}: no stored passage calibration/sources/{sid}.txt",
                       "store the text read, first line '# <URL> — read YYYY-MM-DD via stored copy'")
             if any(x.id == sid for x in sources):
                 c.add(sp + ("id",), f"source '{sid}' is listed twice")
         if sid and _is_date(read):
             sources.append(SourceRef(sid, addr, read, passage))
-    texts = {s.id: _norm((root / "sources" / f"{s.id}.txt").read_text(encoding="utf-8"))
-             for s in sources if (root / "sources" / f"{s.id}.txt").is_file()}
+    stored = {s.id: find_in_roots(reg.roots, "sources", f"{s.id}.txt") for s in sources}
+    texts = {sid: _norm(f.read_text(encoding="utf-8")) for sid, f in stored.items() if f is not None}
 
     # observations
     obs: list[Observation] = []

@@ -10,19 +10,49 @@ import argparse
 import importlib
 import os
 import pkgutil
+import re
 import sys
+from difflib import get_close_matches
 from typing import Sequence
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors exit 2 with a one-line hint (argparse's own code is 2 too)."""
+    """argparse, but usage errors exit 2 with a did-you-mean or a pointer to --help; no abbreviations
+    (``--sample`` is an error, not silently ``--samples``)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n(hint: run '{self.prog} --help')\n")
+        hint = _did_you_mean(self, message) or f"run '{self.prog} --help'"
+        sys.stderr.write(f"{self.prog}: error: {message}\n(hint: {hint})\n")
         raise SystemExit(EXIT_BAD_INPUT)
+
+    def options(self) -> list[str]:
+        """Every long option string this parser knows."""
+        return sorted(o for a in self._actions for o in a.option_strings if o.startswith("--"))
+
+
+def _did_you_mean(parser: _Parser, message: str) -> str:
+    """A 'did you mean' for an unknown subcommand or option named in argparse's ``message``."""
+    m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if m:
+        choices = re.findall(r"'([^']*)'", m.group(2))
+        near = get_close_matches(m.group(1), choices, n=1, cutoff=0.5)
+        return f"did you mean '{near[0]}'?" if near else ""
+    m = re.search(r"unrecognized arguments: (.*)", message)
+    if m:
+        for word in m.group(1).split():
+            opt = word.split("=", 1)[0]
+            if opt.startswith("-"):
+                near = get_close_matches(opt, parser.options(), n=1, cutoff=0.6)
+                if near:
+                    return f"did you mean '{near[0]}'? see '{parser.prog} --help'"
+    return ""
 
 
 def _commands() -> list:
@@ -41,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                 description="Scenario simulator of battery supply-chain disruption (graphite anode export controls).\n"
                             "Every parameter traces to a cited source: see 'batsim params' and 'batsim explain ID'.",
                 epilog="examples:\n"
+                       "  batsim init my-study        (a study folder of your own, anywhere)\n"
                        "  batsim run scenarios/graphite-controls-2025.yaml\n"
                        "  batsim validate scenarios/*.yaml\n"
                        "  batsim explain sic.displacement_ratio\n"
@@ -53,11 +84,25 @@ def build_parser() -> argparse.ArgumentParser:
                             formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(sp)
         sp.set_defaults(_run=mod.run)
+        SUBPARSERS[mod.NAME] = sp
     return p
 
 
+SUBPARSERS: dict[str, _Parser] = {}
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line; an unknown option is reported by its subcommand, with its usage."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        owner = SUBPARSERS.get(getattr(args, "command", None) or "", parser)
+        owner.error("unrecognized arguments: " + " ".join(extra))
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     if not getattr(args, "_run", None):
         build_parser().print_help()
         return EXIT_BAD_INPUT
@@ -80,6 +125,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # internal error: short message, traceback only with --debug
         if args.debug or os.environ.get("BATSIM_DEBUG"):
             raise
+        from ..outputs.atomic import is_env_error
+
+        if is_env_error(exc):  # read-only, full disk, not a folder: the environment, not a bug
+            where = f"'{exc.filename}': " if getattr(exc, "filename", None) else ""
+            msg = str(exc) if exc.__class__.__name__ == "OutputError" else f"cannot access {where}{exc.strerror}"
+            print(f"batsim: {msg}\n(hint: a problem of the file system, not of your input: check the path, its "
+                  "permissions and free space; any earlier result there is unchanged)", file=sys.stderr)
+            return EXIT_INTERNAL
         print(f"batsim: internal error: {exc.__class__.__name__}: {exc}\n"
               "(this is a bug in batsim, not in your input; rerun with --debug for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL

@@ -25,7 +25,7 @@ EVENT_UNITS = {
 }
 
 
-@dataclass
+@dataclass(repr=False)   # keep Result's short repr
 class DesResult(Result):
     """A finished DES/hybrid run; ``samples`` counts replications."""
 

@@ -69,7 +69,7 @@ def build(result: Any, argv: list[str] | None = None) -> dict[str, Any]:
     inputs = [{"path": f, "role": "scenario" if i == len(scn.files) - 1 else "extends",
                "sha256": _sha(Path(f))} for i, f in enumerate(scn.files)]
     inputs += [{"path": str(f), "role": "registry", "sha256": _sha(f)} for f in reg.files]
-    bib = sorted((reg.root / "bibliography").glob("*.json"))
+    bib = [f for r in reg.roots for f in sorted((r / "bibliography").glob("*.json"))]
     inputs += [{"path": str(f), "role": "bibliography", "sha256": _sha(f)} for f in bib]
     return {
         "batsim_version": _version("batsim") or "source",

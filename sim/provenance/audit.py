@@ -33,7 +33,8 @@ from typing import Any
 from ..core.errors import BadInput, Problem
 from ..core.yamlio import Located, load_file
 from .bibliography import SEED_RE, Bibliography, load_bibliography
-from .registry import KINDS, Evidence, Parameter, Registry, evaluate_derived, find_calibration, parse_entry
+from ..paths import ENV, calibration_roots, find_in_roots, scenarios_beside
+from .registry import KINDS, Evidence, Parameter, Registry, as_roots, evaluate_derived, parse_entry
 
 _LOCATOR_RE = re.compile(r"^paras?\.\s*(\d+)(?:\s*[-\u2013]\s*(\d+))?$")
 _CALIBRATION_KEYS = ("target", "method", "fit", "interval")
@@ -150,14 +151,16 @@ def _finding_from(p: Problem, check: str, pid: str = "") -> Finding:
     return Finding(p.file, p.line, p.col, pid, check, msg, p.hint)
 
 
-def load_lenient(root: Path) -> _Loaded:
-    """Load every registry file, keeping whatever parses and reporting the rest."""
+def load_lenient(root: Path | list[Path]) -> _Loaded:
+    """Load every registry file of one calibration folder or several, keeping whatever parses and
+    reporting the rest."""
     found: list[Finding] = []
     params: dict[str, Parameter] = {}
     located: dict[str, tuple[Located, tuple, dict[str, Any]]] = {}
     broken: set[str] = set()
-    pdir = root / "parameters"
-    files = sorted(pdir.glob("*.yaml")) if pdir.is_dir() else []
+    roots = as_roots(root)
+    pdir = roots[0] / "parameters"
+    files = [f for r in roots if (r / "parameters").is_dir() for f in sorted((r / "parameters").glob("*.yaml"))]
     if not files:
         found.append(Finding(str(pdir), 1, 1, "", "structure", "no registry files (parameters/*.yaml) found",
                              "the registry is calibration/parameters/*.yaml; see calibration/README.md"))
@@ -195,17 +198,20 @@ def load_lenient(root: Path) -> _Loaded:
                 continue
             params[p.id] = p
             located[p.id] = (loc, path, raw)
-    reg = Registry(params=params, root=root, files=files)
+    reg = Registry(params=params, root=roots[0], files=files, roots=roots)
     return _Loaded(reg, located, broken, found)
 
 
 # ---- the audit --------------------------------------------------------------------------------
 
 class _Auditor:
-    def __init__(self, root: Path, sources: Path | None, scenarios_dir: Path | None):
-        self.root = root
+    def __init__(self, roots: list[Path], sources: Path | None, scenarios_dir: Path | None):
+        self.roots = roots
+        self.root = roots[0]
         self.sources = sources
-        self.scenarios_dir = scenarios_dir if scenarios_dir is not None else root.parent / "scenarios"
+        # a study's scenarios sit in the study folder; the shipped ones in scenarios/ beside calibration/
+        default = roots[-1].parent if len(roots) > 1 else scenarios_beside(roots[0])
+        self.scenarios_dir = scenarios_dir if scenarios_dir is not None else default
         self.found: list[Finding] = []
         self.quotes_checked = self.quotes_found = self.quotes_unchecked = 0
         self._texts: dict[str, tuple[str, str] | None] = {}
@@ -246,9 +252,9 @@ class _Auditor:
                 else:
                     res = f"several seed files match {self.sources}/{m.group(1)}_*.txt"
         else:
-            f = self.root / "sources" / f"{sid}.txt"
-            res = (str(f), f.read_text(encoding="utf-8")) if f.is_file() else \
-                f"no stored text for source '{sid}' (expected {f})"
+            f = find_in_roots(self.roots, "sources", f"{sid}.txt")
+            res = (str(f), f.read_text(encoding="utf-8")) if f is not None else \
+                f"no stored text for source '{sid}' (expected {' or '.join(str(r / 'sources' / (sid + '.txt')) for r in self.roots)})"
         self._texts[sid] = res
         return res
 
@@ -391,8 +397,8 @@ class _Auditor:
                         self.add(self.where(pid, "calibration"), pid, "calibration", f"calibration has no '{key}'",
                                  "a calibration records target, method, fit and interval")
                 tgt = cal.get("target")
-                if isinstance(tgt, str) and tgt and not (self.root / "targets" / tgt).is_file() \
-                        and not (self.root / tgt).is_file():
+                if isinstance(tgt, str) and tgt and find_in_roots(self.roots, "targets", tgt) is None \
+                        and find_in_roots(self.roots, tgt) is None:
                     self.add(self.where(pid, "calibration", "target"), pid, "calibration",
                              f"calibration target '{tgt}' not found under {self.root / 'targets'}")
                 src = cal.get("source")
@@ -530,7 +536,7 @@ class _Auditor:
             sid = str(doc.data.get("id", f.stem))
             row: dict[str, Any] = {"file": str(f), "id": sid, "ok": True, "quantities": 0, "levers": 0, "overrides": 0}
             try:
-                scn = compile_document(doc, self.reg)
+                scn = compile_document(doc, self.reg, check_cites=False)
                 row["quantities"] = len(scn.quantities)
                 ids = [q.pid for q in scn.quantities.values() if q.source == "param"]
                 self.used_ids.update(self.reg.closure(ids))
@@ -566,10 +572,10 @@ class _Auditor:
         self.overrides = len(seen_overrides)
 
     def run(self) -> AuditReport:
-        self.L = load_lenient(self.root)
+        self.L = load_lenient(self.roots)
         self.reg = self.L.registry
         self.found += self.L.problems
-        self.bib: Bibliography = load_bibliography(self.root)
+        self.bib: Bibliography = load_bibliography(self.roots)
         for pid in sorted(self.reg.params):
             self.check_entry(self.reg.params[pid])
         self.check_derived()
@@ -584,7 +590,7 @@ class _Auditor:
                        for p in sorted(self.reg.params.values(), key=lambda p: p.id) if p.kind == "assumption"]
         problems = sorted(set(self.found), key=lambda f: (f.file, f.line, f.col, f.id, f.message))
         return AuditReport(
-            root=str(self.root), parameters=len(self.reg.params), kinds=dict(kinds),
+            root=" + ".join(str(r) for r in self.roots), parameters=len(self.reg.params), kinds=dict(kinds),
             by_file=dict(sorted(by_file.items())), levers=self.levers, overrides=self.overrides,
             problems=problems, quotes_checked=self.quotes_checked, quotes_found=self.quotes_found,
             quotes_unchecked=self.quotes_unchecked, sources_dir=str(self.sources) if self.sources else None,
@@ -593,24 +599,31 @@ class _Auditor:
             used_by_scenarios=len(self.used_ids & set(self.reg.params)))
 
 
-def audit(root: str | Path | None = None, sources: str | Path | None = None,
-          scenarios: str | Path | None = None) -> AuditReport:
-    """Audit the registry under ``root`` (a calibration folder; found if omitted).
+def audit(root: str | Path | list[Path] | None = None, sources: str | Path | None = None,
+          scenarios: str | Path | None = None, study: str | Path | None = None) -> AuditReport:
+    """Audit the registry under ``root`` (one calibration folder or several; by default the
+    shipped registry plus the study's found from ``study`` or the working folder).
 
     ``sources`` is the folder of seed texts (``NNN_*.txt``); without it seed quotes are counted
-    as unchecked. ``scenarios`` defaults to ``root/../scenarios``.
+    as unchecked. ``scenarios`` defaults to the study folder's ``*.yaml`` when there is a study,
+    else ``scenarios/`` beside the calibration folder.
     """
-    r = _display(Path(root) if root is not None else find_calibration())
-    if not (r / "parameters").is_dir():
-        raise BadInput([Problem(str(r / "parameters"), 1, 1, "parameter registry folder not found",
-                                "run from the batsim checkout, or set BATSIM_CALIBRATION to its calibration/ folder")])
+    if study is not None and not Path(study).is_dir():
+        raise BadInput([Problem(str(study), 1, 1, "study: not a folder", "give a study folder made by 'batsim init'")])
+    roots = [_display(r) for r in (as_roots(root) if root is not None else calibration_roots(study))]
+    for r in roots:
+        if not (r / "parameters").is_dir():
+            raise BadInput([Problem(str(r / "parameters"), 1, 1, "parameter registry folder not found",
+                                    f"a calibration folder holds parameters/*.yaml; unset {ENV} or point it at one")])
+    if scenarios is None and study is not None and len(roots) == 1 and root is None:
+        scenarios = study   # a study without its own registry: audit its scenarios against the shipped one
     s = None
     if sources is not None:
         s = Path(sources)
         if not s.is_dir():
             raise BadInput([Problem(str(s), 1, 1, "--sources: not a folder",
                                     "give the folder holding the seed texts NNN_*.txt, e.g. ../shared/seeds")])
-    return _Auditor(r, s, Path(scenarios) if scenarios is not None else None).run()
+    return _Auditor(roots, s, Path(scenarios) if scenarios is not None else None).run()
 
 
 # ---- helpers ----------------------------------------------------------------------------------

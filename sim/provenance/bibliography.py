@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from ..core.errors import BadInput, Problem
 
@@ -48,10 +48,12 @@ def _line_col(text: str, pos: int) -> tuple[int, int]:
     return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
-def load_bibliography(root: str | Path) -> Bibliography:
-    """Read ``root/bibliography/*.json`` (CSL-JSON arrays). Problems are collected, not raised."""
-    bdir = Path(root) / "bibliography"
-    files = sorted(bdir.glob("*.json")) if bdir.is_dir() else []
+def load_bibliography(root: str | Path | Sequence[str | Path]) -> Bibliography:
+    """Read ``root/bibliography/*.json`` (CSL-JSON arrays) of one calibration folder or several
+    (shipped, then a study's). Problems are collected, not raised."""
+    roots = [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
+    bdir = roots[0] / "bibliography"
+    files = [f for r in roots if (r / "bibliography").is_dir() for f in sorted((r / "bibliography").glob("*.json"))]
     bib = Bibliography(entries={}, files=files)
     if not files:
         bib.problems.append(Problem(str(bdir), 1, 1, "no bibliography files found",

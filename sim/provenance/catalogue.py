@@ -66,7 +66,7 @@ def source_text(p: Parameter) -> str:
 def render(reg: Registry, bib: Bibliography | None = None, params: Sequence[Parameter] | None = None,
            title: str = "Parameter catalogue") -> str:
     """The catalogue of ``params`` (default: the whole registry) as Markdown."""
-    bib = bib if bib is not None else load_bibliography(reg.root)
+    bib = bib if bib is not None else load_bibliography(reg.roots)
     ps = sorted(params if params is not None else reg.params.values(), key=lambda p: p.id)
     kinds = Counter(p.kind for p in ps)
     out = ([HEADER, ""] if params is None else []) + [f"# {title}", ""]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import BadInput, Problem
+from ..paths import scenarios_beside
 from . import formula as fx
 from .audit import fmt_value
 from .bibliography import Bibliography, describe, load_bibliography
@@ -107,7 +108,7 @@ def scenario_index(reg: Registry, scenarios_dir: str | Path | None = None) -> Sc
     from ..scenario.compile import compile_document
     from ..scenario.load import load_document
 
-    d = Path(scenarios_dir) if scenarios_dir is not None else Path(reg.root).parent / "scenarios"
+    d = Path(scenarios_dir) if scenarios_dir is not None else scenarios_beside(reg.root)
     idx = ScenarioIndex()
     for f in sorted(d.glob("*.yaml")) if d.is_dir() else []:
         try:
@@ -275,7 +276,7 @@ def _tree(reg: Registry, pid: str, bib: Bibliography, prefix: str, out: list[str
 def explain_text(reg: Registry, pid: str, index: ScenarioIndex | None = None,
                  bib: Bibliography | None = None) -> str:
     """The full provenance of ``pid`` as text (raises BadInput for an unknown id)."""
-    bib = bib if bib is not None else load_bibliography(reg.root)
+    bib = bib if bib is not None else load_bibliography(reg.roots)
     index = index if index is not None else scenario_index(reg)
     if pid not in reg:
         q = index.find(pid) if ":" in pid else None
@@ -353,7 +354,7 @@ def _unknown(reg: Registry, pid: str) -> BadInput:
 def explain_json(reg: Registry, pid: str, index: ScenarioIndex | None = None,
                  bib: Bibliography | None = None) -> dict[str, Any]:
     """The provenance of ``pid`` as a dict (inputs nested for derived entries)."""
-    bib = bib if bib is not None else load_bibliography(reg.root)
+    bib = bib if bib is not None else load_bibliography(reg.roots)
     index = index if index is not None else scenario_index(reg)
     if pid not in reg:
         raise _unknown(reg, pid)

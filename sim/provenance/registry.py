@@ -7,18 +7,18 @@ checks (quotes in sources, orphaned references, unit consistency) are in :mod:`.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..core import units
 from ..core.errors import BadInput, Problem
 from ..core.yamlio import Located, load_file
+from ..paths import ENV, calibration_roots
 from . import formula as fx
 
 KINDS = ("cited", "derived", "calibrated", "assumption")
@@ -94,6 +94,14 @@ class Registry:
     params: dict[str, Parameter]
     root: Path
     files: list[Path] = field(default_factory=list)
+    roots: list[Path] = field(default_factory=list)   # every calibration folder read, shipped first
+
+    def __post_init__(self) -> None:
+        if not self.roots:
+            self.roots = [Path(self.root)]
+
+    def __repr__(self) -> str:
+        return f"<Registry: {len(self.params)} parameters from {', '.join(map(str, self.roots))}>"
 
     def __contains__(self, pid: str) -> bool:
         return pid in self.params
@@ -187,21 +195,8 @@ def evaluate_derived(reg: Registry, p: Parameter, values: Mapping[str, Any]) -> 
 # ---- loading ----------------------------------------------------------------------------------
 
 def find_calibration(start: str | Path | None = None) -> Path:
-    """The ``calibration/`` folder: $BATSIM_CALIBRATION, else the nearest one above ``start``/cwd."""
-    env = os.environ.get("BATSIM_CALIBRATION")
-    if env:
-        return Path(env)
-    candidates = []
-    if start is not None:
-        s = Path(start).resolve()
-        candidates += [s] + list(s.parents) if s.is_dir() else list(s.parents)
-    cwd = Path.cwd().resolve()
-    candidates += [cwd] + list(cwd.parents)
-    candidates.append(Path(__file__).resolve().parents[2])  # source checkout / editable install
-    for c in candidates:
-        if (c / "calibration" / "parameters").is_dir():
-            return c / "calibration"
-    return cwd / "calibration"
+    """The calibration folder new entries go to: $BATSIM_CALIBRATION, else a study's, else the shipped one."""
+    return calibration_roots(start)[-1]
 
 
 def _to_value(raw: Any, unit: str, loc: Located, path: tuple, problems: list[Problem], what: str) -> Any:
@@ -298,18 +293,27 @@ def parse_entry(raw: Any, loc: Located, path: tuple, problems: list[Problem]) ->
     return p if len(problems) == n0 or p.id else None
 
 
-def load_registry(root: str | Path | None = None) -> Registry:
-    """Load every ``parameters/*.yaml`` under ``root`` (a calibration folder); BadInput on problems.
+def load_registry(root: str | Path | Sequence[str | Path] | None = None,
+                  start: str | Path | None = None) -> Registry:
+    """Load every ``parameters/*.yaml`` under ``root`` (one calibration folder or several, e.g. the
+    shipped one then a study's; default :func:`sim.paths.calibration_roots` from ``start``).
 
-    Structural problems (bad unit, missing value, duplicate id) stop the load; semantic ones
-    (missing quotes, ranges) are the auditor's business and do not.
+    BadInput on problems. Structural problems (bad unit, missing value, duplicate id) stop the
+    load; semantic ones (missing quotes, ranges) are the auditor's business and do not.
     """
-    root = Path(root) if root is not None else find_calibration()
-    pdir = root / "parameters"
-    if not pdir.is_dir():
-        raise BadInput([Problem(str(pdir), 1, 1, "parameter registry folder not found",
-                                "run from the batsim checkout, or set BATSIM_CALIBRATION to its calibration/ folder")])
-    return _load_registry_cached(str(root.resolve()), _stamp(pdir))
+    roots = as_roots(root) if root is not None else calibration_roots(start)
+    for r in roots:
+        pdir = r / "parameters"
+        if not pdir.is_dir():
+            raise BadInput([Problem(str(pdir), 1, 1, "parameter registry folder not found",
+                                    f"a calibration folder holds parameters/*.yaml; unset {ENV} or point it at one")])
+    key = tuple(str(r.resolve()) for r in roots)
+    return _load_registry_cached(key, tuple(_stamp(r / "parameters") for r in roots))
+
+
+def as_roots(root: str | Path | Sequence[str | Path]) -> list[Path]:
+    """One calibration folder or several, as a list of Paths."""
+    return [Path(root)] if isinstance(root, (str, Path)) else [Path(r) for r in root]
 
 
 def _stamp(pdir: Path) -> tuple:
@@ -317,11 +321,11 @@ def _stamp(pdir: Path) -> tuple:
 
 
 @lru_cache(maxsize=4)
-def _load_registry_cached(root_s: str, _stamp: tuple) -> Registry:
-    root = Path(root_s)
+def _load_registry_cached(roots_s: tuple[str, ...], _stamp: tuple) -> Registry:
+    roots = [Path(r) for r in roots_s]
     problems: list[Problem] = []
     params: dict[str, Parameter] = {}
-    files = sorted((root / "parameters").glob("*.yaml"))
+    files = [f for r in roots for f in sorted((r / "parameters").glob("*.yaml"))]
     for f in files:
         try:
             loc = load_file(f)
@@ -338,12 +342,13 @@ def _load_registry_cached(root_s: str, _stamp: tuple) -> Registry:
                 continue
             if p.id in params:
                 problems.append(Problem(p.file, p.line, p.col, f"duplicate id '{p.id}'",
-                                        f"first defined at {params[p.id].where()}"))
+                                        f"first defined at {params[p.id].where()}; a study changes a shipped "
+                                        "value with a scenario override, not a second entry"))
                 continue
             params[p.id] = p
     if problems:
         raise BadInput(problems)
-    return Registry(params=params, root=root, files=files)
+    return Registry(params=params, root=roots[0], files=files, roots=roots)
 
 
 # ---- sampling ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from difflib import get_close_matches
 from typing import Any, Iterator
 
@@ -20,6 +21,7 @@ from ..core import units
 from ..core.calendar import Calendar
 from ..core.errors import BadInput, Problem
 from ..provenance.registry import Evidence, Parameter, Registry, sample_values
+from .cites import cite_problems
 from .load import Document, is_quantity
 from .schema import scenario_schema
 from .slots import DATE, SlotSpec, spec_for
@@ -49,6 +51,11 @@ class Scenario:
     calendar: Calendar
     quantities: dict[str, Quantity]
     registry: Registry
+
+    def __repr__(self) -> str:
+        c = self.calendar
+        return (f"<Scenario {self.id}: {self.title!r}, {c.n} {c.step} steps from {c.start}, "
+                f"{len(self.quantities)} values, from {', '.join(Path(f).name for f in self.files)}>")
 
     @property
     def data(self) -> dict[str, Any]:
@@ -107,15 +114,25 @@ def _jsonable(v: Any) -> Any:
 
 # ---- schema -----------------------------------------------------------------------------------
 
-def _schema_problems(doc: Document) -> list[Problem]:
+def _schema_problems(doc: Document) -> tuple[list[Problem], list[tuple]]:
+    """The schema's problems, and the key paths they make unusable for the semantic checks."""
     import jsonschema
 
     schema = scenario_schema()
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    problems = []
+    problems, bad = [], []
     for err in sorted(validator.iter_errors(_jsonable(doc.data)), key=lambda e: list(map(str, e.absolute_path))):
         problems.extend(_explain(doc, err))
-    return problems
+        path = tuple(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            bad += [path + (k,) for k in err.instance if k not in err.schema.get("properties", {})]
+        elif err.validator != "required" or is_quantity(err.instance):
+            bad.append(path)
+    return problems, bad
+
+
+def _overlaps(path: tuple, bad: list[tuple]) -> bool:
+    return any(path[:len(b)] == b or b[:len(path)] == path for b in bad)
 
 
 def _explain(doc: Document, err: Any) -> list[Problem]:
@@ -160,6 +177,11 @@ def _explain(doc: Document, err: Any) -> list[Problem]:
 
 
 # ---- quantities -------------------------------------------------------------------------------
+
+def q_kind(raw: dict) -> str:
+    """``param``, ``lever`` or ``override``: how a quantity mapping states its value."""
+    return "param" if "param" in raw else "lever" if "lever" in raw else "override"
+
 
 def _synth(pid: str, raw: dict, unit: str, source: str, file: str, line: int, col: int) -> Parameter:
     val = raw.get("lever", raw.get("value"))
@@ -218,7 +240,7 @@ def _quantity(doc: Document, reg: Registry, scenario_id: str, qpath: tuple, raw:
             return None
         param, source = reg[pid], "param"
     else:
-        source = "lever" if "lever" in raw else "override"
+        source = q_kind(raw)
         unit = raw.get("unit", "")
         param = _synth(f"{scenario_id}:{dotted}", raw, unit, source, f, line, col)
         pid = param.id
@@ -461,9 +483,15 @@ def _shares(doc: Document, qs: dict[str, Quantity], problems: list[Problem]) -> 
                                         "shares split each material's orders across origins"))
 
 
-def compile_document(doc: Document, reg: Registry) -> Scenario:
-    """Check ``doc`` completely against the schema, the registry and itself; BadInput lists all problems."""
-    problems = _schema_problems(doc)
+def compile_document(doc: Document, reg: Registry, check_cites: bool = True) -> Scenario:
+    """Check ``doc`` completely against the schema, the registry and itself; BadInput lists all problems.
+
+    Schema and semantic problems are reported together: the semantic checks skip only the parts
+    the schema found malformed. ``check_cites=False`` leaves the ``cite:`` checks to the caller
+    (the audit, which checks them with the seed texts too).
+    """
+    problems, bad = _schema_problems(doc)
+    n_schema = len(problems)
     d = doc.data
     for key in ("id", "calendar", "importer", "regions", "materials", "cells", "demand", "supply", "inventory"):
         if key not in d and not any(p.message.startswith(f"'{key}'") for p in problems):
@@ -481,22 +509,28 @@ def compile_document(doc: Document, reg: Registry) -> Scenario:
             cal = Calendar(c["start"], c["end"], c["step"])
     sid = str(d.get("id", "scenario"))
     qs: dict[str, Quantity] = {}
-    if not problems:  # quantities and references only make sense on a well-formed document
-        for qpath, raw in iter_quantities(d):
-            q = _quantity(doc, reg, sid, qpath, raw, problems)
-            if q is not None:
-                qs[q.path] = q
+    quantities = [(qp, raw) for qp, raw in iter_quantities(d) if not _overlaps(qp, bad)]
+    for qpath, raw in quantities:
+        q = _quantity(doc, reg, sid, qpath, raw, problems)
+        if q is not None:
+            qs[q.path] = q
+    if check_cites:
+        problems += cite_problems(doc, reg, [(qp, raw) for qp, raw in quantities if q_kind(raw) == "override"])
+    try:  # on a document the schema rejected, these checks may meet shapes they cannot read
         _refs(doc, problems)
         _date_order(doc, qs, problems)
         _shares(doc, qs, problems)
         for i, cl in enumerate(d.get("claims") or []):
             if cl.get("param") not in reg:
                 problems.append(doc.problem(("claims", i, "param"), f"unknown parameter id '{cl.get('param')}'"))
-        for pid in {q.pid for q in qs.values() if q.source == "param"}:
-            try:
-                reg.closure([pid])
-            except (KeyError, ValueError) as exc:
-                problems.append(doc.problem((), f"registry entry '{pid}' cannot be evaluated: {exc}"))
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        if not n_schema:
+            raise
+    for pid in {q.pid for q in qs.values() if q.source == "param"}:
+        try:
+            reg.closure([pid])
+        except (KeyError, ValueError) as exc:
+            problems.append(doc.problem((), f"registry entry '{pid}' cannot be evaluated: {exc}"))
     if problems:
         raise BadInput(_dedupe(problems))
     assert cal is not None

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.errors import BadInput, Problem
 from ..core.yamlio import Located, load_file
+from .extends import resolve_extends
 
 MAX_EXTENDS_DEPTH = 8
 Pos = tuple[str, int, int]
@@ -145,18 +146,13 @@ def load_document(path: str | Path, _chain: tuple[Path, ...] = ()) -> Document:
         _positions(loc, (), (), doc)
         return doc
     line, col = loc.where(("extends",))
-    if not isinstance(ext, str):
-        raise BadInput([Problem(str(p), line, col, "extends: must be a file path", "e.g. extends: baseline.yaml")])
-    base_path = (p.parent / ext)
     chain = _chain + (resolved,)
+    base_path = resolve_extends(ext, p, chain[0], Problem(str(p), line, col, ""))
     if base_path.resolve() in chain:
         cycle = " -> ".join(str(c.name) for c in chain + (base_path.resolve(),))
         raise BadInput([Problem(str(p), line, col, f"extends: cycle {cycle}", "a scenario cannot extend itself, directly or not")])
     if len(chain) > MAX_EXTENDS_DEPTH:
         raise BadInput([Problem(str(p), line, col, f"extends: chain deeper than {MAX_EXTENDS_DEPTH}")])
-    if not base_path.exists():
-        raise BadInput([Problem(str(p), line, col, f"extends: base scenario '{ext}' not found",
-                                f"paths are relative to {p.parent or '.'}")])
     base = load_document(base_path, chain)
     doc = Document(data={}, files=base.files + [p], values=dict(base.values), keys=dict(base.keys))
     doc.data = _merge(base.data, (), data, loc, (), (), doc)

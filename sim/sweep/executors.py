@@ -12,6 +12,8 @@ import os
 import pickle
 import signal
 import sys
+import threading
+import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -22,6 +24,8 @@ from .evaluate import ChunkResult, ChunkTask, Evaluator, SweepError, evaluate_ch
 
 CONNECT_TIMEOUT = 5.0      # seconds to wait for a Dask scheduler to answer
 WORKER_WAIT = 10.0         # seconds to wait for a connected scheduler to have a worker
+WATCH_EVERY = 0.5          # seconds between a pool worker's checks that the sweep process is alive
+STOP_WAIT = 2.0            # seconds an interrupted pool's workers get to exit after SIGTERM, before SIGKILL
 
 
 def cpu_count() -> int:
@@ -52,11 +56,63 @@ class SerialExecutor:
 _EVALUATOR: Any = None
 
 
-def _init_worker(blob: bytes) -> None:
-    """Pool initializer: ignore Ctrl-C (the parent handles it) and unpickle the evaluator once."""
+def alive(pid: int) -> bool:
+    """True while process ``pid`` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _watch(sweep_pid: int, ppid: int) -> None:
+    """Worker thread: end this worker as soon as the sweep process (or our parent) is gone.
+
+    A SIGKILLed sweep cannot stop its pool; without this, workers would finish their chunk
+    first and keep the forkserver and resource tracker alive with them (minutes).
+    """
+    while os.getppid() == ppid and alive(sweep_pid):
+        time.sleep(WATCH_EVERY)
+    os._exit(3)
+
+
+def _init_worker(blob: bytes, sweep_pid: int | None = None) -> None:
+    """Pool initializer: ignore Ctrl-C (the parent handles it), watch the parent, unpickle the evaluator once."""
     global _EVALUATOR
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sweep_pid is not None:
+        threading.Thread(target=_watch, args=(sweep_pid, os.getppid()), daemon=True,
+                         name="batsim-watch-parent").start()
     _EVALUATOR = pickle.loads(blob)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop an interrupted pool now: running chunks are abandoned, nothing waits on dead workers.
+
+    The pool's queue-feeder thread may be blocked writing a task to a worker; once the workers
+    are terminated nobody reads that pipe, and the manager thread (joined at interpreter exit)
+    would wait on the feeder for good. So the join is cancelled before the workers are stopped.
+    """
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    queue = getattr(pool, "_call_queue", None)
+    if queue is not None:
+        queue.cancel_join_thread()
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + STOP_WAIT
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
 
 
 def _work(task: ChunkTask) -> ChunkResult:
@@ -89,7 +145,7 @@ class ProcessExecutor:
     def run(self, evaluator: Evaluator, tasks: Iterable[ChunkTask]) -> Iterator[ChunkResult]:
         """Yield each chunk's result as it finishes (any order)."""
         pool = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker,
-                                   initargs=(pickle.dumps(evaluator),))
+                                   initargs=(pickle.dumps(evaluator), os.getpid()))
         pending: set[Future] = set()
         it = iter(tasks)
         ok = False
@@ -113,12 +169,10 @@ class ProcessExecutor:
         finally:
             for fut in pending:
                 fut.cancel()
-            procs = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=ok, cancel_futures=True)
-            if not ok:  # interrupted or failed: do not wait for running chunks
-                for p in procs:
-                    if p.is_alive():
-                        p.terminate()
+            if ok:
+                pool.shutdown(wait=True)
+            else:  # interrupted or failed: do not wait for running chunks
+                _stop(pool)
 
     def close(self) -> None:
         """The pool lives only during run()."""

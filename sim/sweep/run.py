@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..core.errors import bad
+from ..outputs.atomic import folder_lock
 from . import executors as ex
 from .analysis import COLUMNS, analyse
 from .design import Design, int_seed, make, seed_record, seeds
@@ -208,6 +209,19 @@ def execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any],
                           chunk_size=chunk_size, progress=progress, plots=False, keep=keep, argv=argv, log=log)
             res.folder = None
             return res
+    if any(p.is_symlink() for p in (folder, *(folder / k for k in ("design", "results", "series", "plots")))):
+        raise bad(str(folder), "the sweep folder (or a folder in it) is a symbolic link; a sweep does not write "
+                               "through links", "choose another --out, or replace the link by a real folder")
+    with folder_lock(folder, what="sweep"):
+        return _execute(design, evaluator, executor_factory, folder, resume=resume, scenario=scenario,
+                        censor=censor, chunk_size=chunk_size, progress=progress, plots=plots, keep=keep, argv=argv,
+                        log=log)
+
+
+def _execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any], folder: Path, *, resume: bool,
+             scenario: dict[str, Any] | None, censor: dict[str, float] | None, chunk_size: int | None,
+             progress: bool, plots: bool, keep: int, argv: list[str] | None, log: Log) -> SweepResult:
+    """:func:`execute` with the folder's lock held."""
     cs = int(chunk_size or auto_chunk(design.n))
     has_series = bool(getattr(evaluator, "series_units", None)) and design.method in ("mc", "lhs")
     kept = keep_indices(design.n, seeds(design.meta.get("seed", 0))["series"], keep if has_series else 0)
@@ -225,7 +239,10 @@ def execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any],
                           "the folder; nothing was changed")
         else:
             check_resume(old, new, folder)
-            done = store.finished()
+            stray = store.clean_tmp()
+            if stray:
+                log(f"resume: removed {len(stray)} temporary file(s) left by an interrupted sweep")
+            done = store.verify(cs, design.n, log)
     elif resume:
         log(f"note: nothing to resume in {folder}; starting the sweep")
     runner = executor_factory()   # may fail (e.g. no scheduler) before anything is written
@@ -254,12 +271,13 @@ def execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any],
         done_evals = sum(min(cs, design.n - i * cs) for i in done)
         bar = tqdm(total=design.n, initial=done_evals, unit="eval", file=sys.stderr, disable=not progress,
                    desc=f"{design.method} sweep", dynamic_ncols=True, smoothing=0.1)
+        results = runner.run(evaluator, _tasks(design, cs, todo, kept))
         try:
-            for res in runner.run(evaluator, _tasks(design, cs, todo, kept)):
-                store.write_result(res)
+            for res in results:
+                record = store.write_result(res)
                 by = run_info.setdefault("chunks_by_worker", {})
                 by[res.worker] = by.get(res.worker, 0) + 1
-                store.mark_done(res.index, len(res.errors), res.seconds)
+                store.mark_done(res.index, len(res.errors), res.seconds, record)
                 evals += res.n
                 bar.update(res.n)
                 if res.errors:
@@ -273,6 +291,7 @@ def execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any],
                 "--resume to finish")
             raise
         finally:
+            results.close()        # stop the pool now (not when the traceback is freed)
             bar.close()
         wall = time.perf_counter() - t0
         run_info.update(seconds=round(wall, 3), evaluations=evals,

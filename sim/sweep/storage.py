@@ -11,7 +11,9 @@
 
 Every file is written to a temporary name in the same folder and renamed into place
 (``os.replace``), so a crash or Ctrl-C leaves whole files or none. A chunk counts as finished
-once its result shard is in place *and* the manifest lists it; ``--resume`` recomputes the rest.
+once its result shard is in place *and* the manifest lists it with the sha256 of its shards
+and its sample ids (``shards``); ``--resume`` verifies both (:meth:`Store.verify`), recomputes
+a chunk whose shard is missing, damaged or another chunk's, and removes stray ``*.tmp`` files.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core.errors import BadInput, Problem
-from ..outputs.atomic import write_text
+from ..outputs.atomic import file_mode, write_text
 
 MANIFEST = "manifest.json"
 FORMAT = "batsim-sweep/1"
@@ -54,6 +56,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, file_mode())      # mkstemp makes 0600; results follow the umask like any file
         write(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
@@ -123,11 +126,13 @@ class Store:
         """Chunks listed as finished whose result shard is in place."""
         return {i for i in self.manifest.get("finished", []) if self.shard("results", i).is_file()}
 
-    def mark_done(self, index: int, failures: int, seconds: float) -> None:
-        """Record a finished chunk (after its shards are written)."""
+    def mark_done(self, index: int, failures: int, seconds: float, record: dict[str, Any] | None = None) -> None:
+        """Record a finished chunk (after its shards are written), with its checksums and sample ids."""
         done = set(self.manifest.get("finished", []))
         done.add(int(index))
         self.manifest["finished"] = sorted(done)
+        if record is not None:
+            self.manifest.setdefault("shards", {})[str(int(index))] = record
         self.manifest["failures"] = int(self.manifest.get("failures", 0)) + int(failures)
         self.manifest["eval_seconds"] = float(self.manifest.get("eval_seconds", 0.0)) + float(seconds)
         self.save()
@@ -138,13 +143,14 @@ class Store:
         return self.folder / kind / f"chunk-{index:05d}.parquet"
 
     def write_design(self, index: int, start: int, values: np.ndarray, ids: list[str]) -> None:
-        """The design rows of one chunk."""
+        """The design rows of one chunk (its sha256 goes into the manifest's ``design_shards``)."""
         cols: dict[str, Any] = {"sample": np.arange(start, start + len(values), dtype=np.int64)}
         cols.update({pid: np.ascontiguousarray(values[:, j]) for j, pid in enumerate(ids)})
         write_parquet(self.shard("design", index), cols)
+        self.manifest.setdefault("design_shards", {})[str(int(index))] = _sha(self.shard("design", index))
 
-    def write_result(self, res: Any) -> None:
-        """The KPIs (and errors, and kept series) of one finished chunk."""
+    def write_result(self, res: Any) -> dict[str, Any]:
+        """The KPIs (and errors, and kept series) of one finished chunk; returns its manifest record."""
         import pyarrow as pa
 
         err: list[str | None] = [None] * res.n
@@ -163,6 +169,72 @@ class Store:
                 "series": pa.array([k for k in names for _ in range(len(res.keep))], type=pa.string()),
                 "values": vals})
         write_parquet(self.shard("results", res.index), cols)
+        series = self.shard("series", res.index)
+        return {"samples": [int(res.start), int(res.start + res.n)], "results": _sha(self.shard("results", res.index)),
+                "series": _sha(series) if res.series else None}
+
+    # ---- verification (resume) -------------------------------------------------------------------
+    def clean_tmp(self) -> list[Path]:
+        """Remove temporary files a killed writer left (``.*.tmp``); call with the folder's lock held."""
+        gone = []
+        for where in (self.folder, *(self.folder / k for k in ("design", "results", "series", "plots"))):
+            for f in where.glob(".*.tmp") if where.is_dir() else ():
+                with contextlib.suppress(FileNotFoundError):
+                    f.unlink()
+                    gone.append(f)
+        return gone
+
+    def _shard_problem(self, index: int, record: dict[str, Any] | None, expect: tuple[int, int]) -> str | None:
+        """Why chunk ``index``'s result (and series) shard cannot be trusted, or None if it checks out."""
+        import pyarrow.parquet as pq
+
+        path = self.shard("results", index)
+        if not path.is_file():
+            return "its result shard is missing"
+        if record is None:
+            return "the manifest has no checksum for it (written by an older batsim)"
+        if list(record.get("samples", [])) != list(expect):
+            return f"the manifest lists samples {record.get('samples')} for it, expected {list(expect)}"
+        if _sha(path) != record.get("results"):
+            return "its result shard does not match its sha256 in the manifest (damaged or replaced)"
+        if record.get("series") is not None:
+            sp = self.shard("series", index)
+            if not sp.is_file() or _sha(sp) != record["series"]:
+                return "its series shard is missing or does not match its sha256"
+        try:
+            ids = pq.read_table(path, columns=["sample"]).column("sample").to_numpy()
+        except Exception as exc:  # noqa: BLE001 - any unreadable Parquet
+            return f"its result shard cannot be read ({exc.__class__.__name__})"
+        if not np.array_equal(ids, np.arange(*expect)):
+            return f"its result shard holds samples {ids[:1].tolist()}..{ids[-1:].tolist()}, not {expect[0]}..{expect[1] - 1}"
+        return None
+
+    def verify(self, chunk_size: int, evaluations: int, log: Callable[[str], None]) -> set[int]:
+        """Check every finished chunk's shards against the manifest; drop (and delete) the ones that fail.
+
+        Design shards that fail their checksum are deleted too, so that the caller rewrites them
+        from the design. Returns the chunks that are really finished.
+        """
+        shards = self.manifest.get("shards", {})
+        good: set[int] = set()
+        for i in sorted(self.manifest.get("finished", [])):
+            expect = (i * chunk_size, min((i + 1) * chunk_size, evaluations))
+            why = self._shard_problem(i, shards.get(str(i)), expect)
+            if why is None:
+                good.add(i)
+                continue
+            log(f"resume: chunk {i} will be recomputed: {why}")
+            for kind in ("results", "series"):
+                with contextlib.suppress(FileNotFoundError):
+                    self.shard(kind, i).unlink()
+            shards.pop(str(i), None)
+        self.manifest["finished"] = sorted(good)
+        for key, sha in list(self.manifest.get("design_shards", {}).items()):
+            p = self.shard("design", int(key))
+            if p.is_file() and _sha(p) != sha:
+                log(f"resume: design shard {p.name} does not match its sha256; rewriting it from the design")
+                p.unlink()
+        return good
 
     def read_results(self, chunks: int) -> tuple[dict[str, np.ndarray], list[str | None]]:
         """KPI arrays over all samples (in sample order) and the error of each sample."""

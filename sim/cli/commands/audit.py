@@ -6,7 +6,9 @@ import argparse
 NAME = "audit"
 ORDER = 40
 HELP = "check the registry: citations, verbatim quotes, units, ranges, formulas, scenarios (exit 1 with --strict)"
-DESCRIPTION = """Audit the parameter registry and the shipped scenarios, and print a coverage table
+DESCRIPTION = """Audit the parameter registry and the shipped scenarios (or, in a study folder made by
+'batsim init' or given as STUDY, the shipped registry plus the study's own entries,
+bibliography, sources and scenarios), and print a coverage table
 (entries per kind and file, quotes found, bibliography use, every assumption) and every problem
 as FILE:LINE:COL: id: what is wrong (hint: how to fix).
 
@@ -24,10 +26,14 @@ audit); 2 for bad input (e.g. --sources is not a folder).
 
 examples:
   batsim audit --sources ../shared/seeds --strict
+  batsim audit my-study --strict
   batsim audit --format json"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("study", nargs="?", metavar="STUDY",
+                   help="a study folder (batsim init): audit the shipped registry plus the study's own entries, "
+                        "bibliography, sources and scenarios (default: the study holding the working folder, if any)")
     p.add_argument("--sources", metavar="DIR", help="folder of the seed texts (NNN_*.txt), to check seed quotes")
     p.add_argument("--strict", action="store_true", help="exit 1 if any problem is found")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
@@ -39,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ...provenance.audit import audit, format_text
 
-    rep = audit(sources=args.sources, scenarios=args.scenarios)
+    rep = audit(sources=args.sources, scenarios=args.scenarios, study=args.study)
     if args.format == "json":
         print(json.dumps(rep.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -24,20 +24,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...core.errors import BadInput, Problem
     from ...provenance.bibliography import load_bibliography, require, to_bibtex, to_csl_json
-    from ...provenance.registry import find_calibration
+    from ...paths import calibration_roots
 
     if args.scenario:
         import sim
 
         scn = sim.load_scenario(args.scenario)
-        bib = require(load_bibliography(scn.registry.root))
+        bib = require(load_bibliography(scn.registry.roots))
         ids = sorted({s for p in scn.params() for s in p.sources if s})
         missing = [s for s in ids if s not in bib]
         if missing:
             raise BadInput([Problem(args.scenario, 1, 1, f"source '{s}' is not in the bibliography",
                                     "run 'batsim audit' to see every citation problem") for s in missing])
     else:
-        bib = require(load_bibliography(find_calibration()))
+        bib = require(load_bibliography(calibration_roots()))
         ids = bib.ids()
     entries = [bib.entries[s] for s in ids]
     print(to_bibtex(entries) if args.format == "bibtex" else to_csl_json(entries), end="")

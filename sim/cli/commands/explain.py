@@ -29,9 +29,9 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ...provenance.explain import explain_json, explain_text
-    from ...provenance.registry import find_calibration, load_registry
+    from ...provenance.registry import load_registry
 
-    reg = load_registry(find_calibration())
+    reg = load_registry()
     if args.format == "json":
         print(json.dumps(explain_json(reg, args.param), ensure_ascii=False, indent=2))
     else:

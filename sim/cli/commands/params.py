@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from ...provenance.audit import fmt_value
     from ...provenance.catalogue import range_text, render, source_text, value_text
     from ...provenance.explain import display_where, derived_range, nominal
-    from ...provenance.registry import find_calibration, load_registry
+    from ...provenance.registry import load_registry
 
     paths: dict[str, list[str]] = {}
     if args.scenario:
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             paths.setdefault(q.pid, []).append(q.path)
         title = f"Parameters of scenario {scn.id}"
     else:
-        reg = load_registry(find_calibration())
+        reg = load_registry()
         params = [reg[i] for i in reg.ids()]
         title = "Parameter catalogue"
     if args.format == "markdown":

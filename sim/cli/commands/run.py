@@ -16,7 +16,9 @@ DESCRIPTION = """Run a scenario (validated first) and write OUT/<scenario-id>/:
   events.csv       des/hybrid only: the first replication's events (time, kind, entity, quantity)
 With --engine des|hybrid and --replications N, summary.json holds p05/p50/p95 over the
 replications (days until stock-out, licence backlog, recovery date, ...).
-The folder is written atomically: it appears complete or not at all."""
+The folder is written atomically: it appears complete or not at all. Re-running the same
+scenario file replaces its own folder; if OUT/<scenario-id>/ holds the result of another
+scenario file (same id), OUT/<scenario-id>-2/ (-3, ...) is written instead, with a note."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
