@@ -29,10 +29,10 @@ from typing import Callable
 import numpy as np
 
 from ..core.calendar import DAYS_PER_YEAR
+from ..stockflow.controls import BAN, NONE, QUOTA
 from .clock import StepClock
 from .controls import ControlProcess
 from .inputs import Inputs
-from ..stockflow.controls import BAN, NONE, QUOTA
 from .streams import Normal
 from .suppliers import Ledger, Suppliers
 

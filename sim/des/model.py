@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
+from ..stockflow.controls import LICENCE
 from ..stockflow.engine import MASS_TOL, ModelError
 from .cellmaker import CellMakers
 from .clock import PLANT, REC, At, Environment, StepClock
 from .controls import ControlProcess
-from .inputs import Inputs
-from ..stockflow.controls import LICENCE
+from .inputs import ControlIn, Inputs
 from .licensing import Application, LicensingAuthority
 from .plants import Commissioning, Precomputed
 from .streams import Multiplier, Normal, Uniform, named
@@ -77,7 +78,8 @@ class Replication:
         self.mass_error_max = 0.0
         env.process(self._clock())
 
-    def _authority(self, c, d: int, seed: np.random.SeedSequence, log) -> LicensingAuthority | None:
+    def _authority(self, c: ControlIn, d: int, seed: np.random.SeedSequence,
+                   log: Callable[[str, str, float], None] | None) -> LicensingAuthority | None:
         """The licensing authority of control ``c`` for destination ``d`` (None: no licence phase there).
 
         Its decision delays follow each licence phase's distribution: gamma with the phase's

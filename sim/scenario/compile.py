@@ -395,20 +395,21 @@ def _control_refs(doc: Document, c: dict, base: tuple, codes: set, problems: lis
                 problems.append(doc.problem(where + ("licence", a), f"licence '{a}' needs '{b}' too",
                                             "capacity adapts from capacity_share to capacity_share_final "
                                             "with time constant capacity_tau_days", key=True))
-    if "phases" in c and lic and any(ph.get("regime") == "licence" for ph in c["phases"]):
-        for a, b in (("capacity_share_final", "capacity_tau_days"), ("capacity_tau_days", "capacity_share_final")):
-            if a in lic and b not in lic and not any(b in (ph.get("licence") or {}) for ph in c["phases"]):
-                problems.append(doc.problem(base + ("licence", a), f"licence '{a}' needs '{b}' too",
-                                            "capacity adapts from capacity_share to capacity_share_final "
-                                            "with time constant capacity_tau_days", key=True))
         if regime == "quota" and "quota" not in ph and "quota" not in c:
-            problems.append(doc.problem(where, "a quota regime needs 'quota'"))
+            problems.append(doc.problem(where, "a quota regime needs 'quota'",
+                                        "give the phase (or the control) quota: allowed exports, e.g. in t/year"))
         for j, code in enumerate(ph.get("destinations") or []):
             if code not in codes:
                 near = get_close_matches(str(code), sorted(map(str, codes)), n=1, cutoff=0.5)
                 problems.append(doc.problem(where + ("destinations", j), f"unknown destination '{code}'",
                                             f"did you mean '{near[0]}'?" if near else
                                             "known: " + ", ".join(sorted(map(str, codes)))))
+    if "phases" in c and lic and any(ph.get("regime") == "licence" for ph in c["phases"]):
+        for a, b in (("capacity_share_final", "capacity_tau_days"), ("capacity_tau_days", "capacity_share_final")):
+            if a in lic and b not in lic and not any(b in (ph.get("licence") or {}) for ph in c["phases"]):
+                problems.append(doc.problem(base + ("licence", a), f"licence '{a}' needs '{b}' too",
+                                            "capacity adapts from capacity_share to capacity_share_final "
+                                            "with time constant capacity_tau_days", key=True))
 
 
 def _date_order(doc: Document, qs: dict[str, Quantity], problems: list[Problem]) -> None:
@@ -444,7 +445,8 @@ def _phase_order(doc: Document, c: dict, b: str, val: Any, problems: list[Proble
         ann = val(f"{b}.announced")
         if j == 0 and isinstance(ann, dt.date) and isinstance(s0, dt.date) and ann > s0:
             problems.append(doc.problem(tuple(_split(f"{b}.announced")),
-                                        f"announced must not be after the first phase starts ({ann} is after {s0})"))
+                                        f"announced must not be after the first phase starts ({ann} is after {s0})",
+                                        "a control is announced on or before the day its first phase starts"))
         dests = set(ph.get("destinations") or ["all"])
         if not isinstance(s0, dt.date):
             continue
