@@ -33,7 +33,7 @@ def params() -> list[JointParam]:
 
 def config(refs: list[EpisodeRef], ps: list[JointParam], **kw) -> EpisodeConfig:
     root = find_calibration(TARGET.parent)
-    reg = load_registry(root)
+    reg = load_registry(start=TARGET.parent)
     loc = load_text("id: synthetic\n", "synthetic.yaml")
     settings = dict(seed=7, population=256, outer=4, inner=6, predictive_samples=200)
     settings.update(kw)
@@ -45,9 +45,8 @@ def synthetic_episodes(truth: np.ndarray, noise: float, seed: int, ps: list[Join
     """Episodes whose observations are the engine's own predictions at ``truth`` (E, p) times log-normal noise."""
     from sim.calibrate.stockflow import StockflowTarget
 
-    root = find_calibration(TARGET.parent)
-    reg = load_registry(root)
-    base = load_target(TARGET, reg, root)
+    reg = load_registry(start=TARGET.parent)
+    base = load_target(TARGET, reg)
     anchor = base.observations[0]
     obs = [anchor] + [dataclasses.replace(anchor, period=parse_period(m, "month"), statistic="value", value=1.0)
                       for m in MONTHS]

@@ -93,7 +93,7 @@ def load_config(path: str | Path) -> EpisodeConfig:
     p = Path(path)
     loc = load_file(p)
     root = find_calibration(p.parent)
-    reg = load_registry(root)
+    reg = load_registry(start=p.parent)
     c = _Checker(loc)
     d = loc.data
     if not isinstance(d, dict):
@@ -197,7 +197,7 @@ def _episodes(c: _Checker, d: dict, key: str, path: Path, reg: Registry, root: P
                   f"looked for {tp}; targets live in calibration/targets/")
             continue
         try:
-            t = load_target(tp, reg, root)
+            t = load_target(tp, reg)
         except BadInput as exc:   # the target's own problems, located in the target file
             c.problems.extend(exc.problems)
             continue
