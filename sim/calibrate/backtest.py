@@ -117,39 +117,80 @@ class BacktestRun:
         return {"dof": int(self.dof["joint"]), "episodes": strip, "held_out": held}
 
 
-def _curves(model: EpisodeModel, fitted: np.ndarray | None, pred: dict, band: float) -> dict:
+def _curves(model: EpisodeModel, pred: dict, band: float) -> dict:
     m = pred["monthly"]
-    out = {"months": [d.isoformat() for d in model.sf.month_labels],
-           "median": np.nanmedian(m, axis=1).tolist(),
-           "low": np.nanquantile(m, (1 - band) / 2, axis=1).tolist(),
-           "high": np.nanquantile(m, (1 + band) / 2, axis=1).tolist()}
-    if fitted is not None:
-        out["fitted"] = model.predict(fitted[None, :])[1][:, 0].tolist()
+    return {"months": [d.isoformat() for d in model.sf.month_labels],
+            "median": np.nanmedian(m, axis=1).tolist(),
+            "low": np.nanquantile(m, (1 - band) / 2, axis=1).tolist(),
+            "high": np.nanquantile(m, (1 + band) / 2, axis=1).tolist()}
+
+
+SETTINGS = ("seed", "population", "starts", "outer", "inner", "level", "band", "predictive_samples")
+
+
+def _task(cfg: EpisodeConfig, models: list[EpisodeModel], leave: int | None) -> dict:
+    """One task of the backtest: fit all episodes but ``leave`` and score it, or (``leave`` None) fit
+    all, with each episode's fitted curve and the held-out episodes' scores."""
+    if leave is not None:
+        m = models[leave]
+        res = fit_joint(cfg, [x for x in models if x is not m])
+        pred = predictive(res, m, cfg.predictive_samples, cfg.seed + leave + 1)
+        return {"row": score(m, pred, cfg.band), "curves": {m.id: _curves(m, pred, cfg.band)}}
+    res = fit_joint(cfg, models)
+    fitted = {m.id: m.predict(np.concatenate([res.shared_values(), res.episode_values(e)])[None, :])[1][:, 0].tolist()
+              for e, m in enumerate(models)}
+    held, curves = [], {}
+    for h, m in enumerate(build_models(cfg, cfg.held_out) if cfg.held_out else []):
+        pred = predictive(res, m, cfg.predictive_samples, cfg.seed + 1000 + h)
+        held.append(score(m, pred, cfg.band))
+        curves[m.id] = _curves(m, pred, cfg.band)
+    return {"fitted": fitted, "held_out": held, "curves": curves, "result": res}
+
+
+def _fold(path: str, settings: dict, leave: int | None) -> dict:
+    """:func:`_task` in a worker process: the config read again from its file (the result's config is
+    dropped so that it pickles; the caller puts its own back)."""
+    from .episodes import load_config
+
+    cfg = load_config(path)
+    for k, v in settings.items():
+        setattr(cfg, k, v)
+    out = _task(cfg, build_models(cfg), leave)
+    if "result" in out:
+        out["result"].cfg = None
     return out
 
 
-def run_backtest(cfg: EpisodeConfig, progress: Callable[[str], None] | None = None,
-                 full: JointResult | None = None) -> BacktestRun:
-    """Fit all episodes (unless ``full`` is given), then leave each out in turn; predict held-out episodes."""
+def run_backtest(cfg: EpisodeConfig, progress: Callable[[str], None] | None = None, workers: int = 1) -> BacktestRun:
+    """Fit all episodes, then leave each out in turn and predict it; predict held-out episodes.
+
+    The tasks (the full fit and one per left-out episode) are independent and seeded, so ``workers``
+    processes give the same numbers as one."""
     models = build_models(cfg)
     dof = check_dof(cfg, models)
-    if full is None:
-        full = fit_joint(cfg, models, progress)
-    run = BacktestRun(cfg, full, dof)
-    for e, m in enumerate(models):
-        if progress:
-            progress(f"leave out {m.id}: fitting {len(models) - 1} episodes")
-        rest = [x for x in models if x is not m]
-        res = fit_joint(cfg, rest, progress)
-        pred = predictive(res, m, cfg.predictive_samples, cfg.seed + e + 1)
-        run.rows.append(score(m, pred, cfg.band))
-        fitted = np.concatenate([full.shared_values(), full.episode_values(e)])
-        run.curves[m.id] = _curves(m, fitted, pred, cfg.band)
-    if cfg.held_out:
-        for h, m in enumerate(build_models(cfg, cfg.held_out)):
-            pred = predictive(full, m, cfg.predictive_samples, cfg.seed + 1000 + h)
-            run.held_out.append(score(m, pred, cfg.band))
-            run.curves[m.id] = _curves(m, None, pred, cfg.band)
+    tasks: list[int | None] = [None, *range(len(models))]
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        settings = {k: getattr(cfg, k) for k in SETTINGS}
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as ex:
+            outs = list(ex.map(_fold, [str(cfg.path)] * len(tasks), [settings] * len(tasks), tasks))
+        outs[0]["result"].cfg = cfg
+    else:
+        outs = []
+        for t in tasks:
+            if progress:
+                progress("fitting all episodes" if t is None else f"leave out {models[t].id}")
+            outs.append(_task(cfg, models, t))
+    full = outs[0]
+    run = BacktestRun(cfg, full["result"], dof)
+    for t, o in zip(tasks[1:], outs[1:]):
+        run.rows.append(o["row"])
+        c = o["curves"][models[t].id]
+        c["fitted"] = full["fitted"][models[t].id]
+        run.curves[models[t].id] = c
+    run.held_out = full["held_out"]
+    run.curves.update(full["curves"])
     return run
 
 

@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="also write DIR/backtest/<config-id>/backtest.json and plots (default: nothing written)")
     p.add_argument("--quick", action="store_true", help="smaller screen and fewer EM rounds (tests; still seeded)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes for the independent fits (the full fit and one per left-out episode); "
+                        "the numbers do not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
 
 
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     if args.quick:
         shrink(cfg)
-    res = run_backtest(cfg, None if args.quiet or args.format == "json" else main_progress)
+    res = run_backtest(cfg, None if args.quiet or args.format == "json" else main_progress, workers=max(1, args.workers))
     if args.out:
         from ...calibrate.backtest_out import write_backtest
 
