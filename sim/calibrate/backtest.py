@@ -168,6 +168,8 @@ def run_backtest(cfg: EpisodeConfig, progress: Callable[[str], None] | None = No
     processes give the same numbers as one."""
     models = build_models(cfg)
     dof = check_dof(cfg, models)
+    for m in models:                 # every leave-one-out fit needs degrees of freedom too, before any runs
+        check_dof(cfg, [x for x in models if x is not m])
     tasks: list[int | None] = [None, *range(len(models))]
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
