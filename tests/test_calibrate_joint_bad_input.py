@@ -161,3 +161,14 @@ def test_cli_help(cli):
         assert key in out
     code, out, _ = cli("calibrate", "--help")
     assert code == 0 and "episodes.yaml" in out
+
+
+def test_a_leave_one_out_fit_without_degrees_of_freedom_is_refused_before_fitting(cli, tmp_path):
+    """Decision time per episode as well: leaving out the magnets leaves 10 observations for 11 quantities."""
+    def edit(d):
+        dec = next(q for q in d["shared"] if q["id"].endswith("licence_decision_days"))
+        d["shared"].remove(dec)
+        d["per_episode"].insert(0, dec)
+    cfg = _config(tmp_path, edit)
+    out = tmp_path / "out"
+    _bad(cli, ["backtest", cfg, "--out", out], out, "degrees of freedom", file=cfg)
