@@ -17,7 +17,7 @@ from ..provenance.registry import Registry, find_calibration, load_registry
 from .pooling import TRANSFORMS, support_ok
 from .targets import _PARAM, FitParam, Target, _Checker, _sorted, fit_param, load_target
 
-_TOP = {"id", "title", "description", "episodes", "held_out", "shared", "per_episode", "fit"}
+_TOP = {"id", "title", "description", "episodes", "held_out", "shared", "per_episode", "fixed", "fit"}
 _EPISODE = {"id", "target"}
 _JPARAM = _PARAM | {"transform", "hyperprior"}
 _FIT = {"seed", "population", "starts", "level", "band", "predictive_samples", "outer", "inner"}
@@ -65,6 +65,7 @@ class EpisodeConfig:
     registry: Registry | None = None
     root: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    fixed: dict[str, float] = field(default_factory=dict)   # registry id -> value held in every episode
 
     @property
     def shared(self) -> list[JointParam]:
@@ -141,6 +142,14 @@ def load_config(path: str | Path) -> EpisodeConfig:
             c.add(("per_episode",), f"parameter '{q.id}' is listed twice")
     if not any(q.pooled for q in params) and "per_episode" in d:
         c.add(("per_episode",), "per_episode needs at least one parameter", "a population is fitted to them")
+    fixed: dict[str, float] = {}
+    for pid, v in (d.get("fixed") or {}).items() if isinstance(d.get("fixed") or {}, dict) else []:
+        if pid not in reg:
+            c.add(("fixed", pid), f"fixed: '{pid}' is not in the registry", key=True)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            c.add(("fixed", pid), f"fixed: {pid} must be a number")
+        else:
+            fixed[str(pid)] = float(v)
     eps = _episodes(c, d, "episodes", p, reg, root)
     held = _episodes(c, d, "held_out", p, reg, root) if "held_out" in d else []
     if "episodes" in d and len(eps) < 2 and not c.problems:
@@ -171,7 +180,8 @@ def load_config(path: str | Path) -> EpisodeConfig:
     if c.problems:
         raise BadInput(_sorted(c.problems))
     cfg = EpisodeConfig(path=p, id=str(d["id"]), title=str(d["title"]), description=str(d.get("description", "")),
-                        episodes=eps, held_out=held, params=params, located=loc, registry=reg, root=root, **settings)
+                        episodes=eps, held_out=held, params=params, located=loc, registry=reg, root=root, fixed=fixed,
+                        **settings)
     return cfg
 
 

@@ -35,8 +35,9 @@ class EpisodeModel:
         from .stockflow import StockflowTarget
 
         self.ref, self.id = ref, ref.id
-        self.sf = StockflowTarget(ref.target, cfg.registry)
+        self.sf = StockflowTarget(ref.target, cfg.registry, own_params=False)
         self.names = [q.param.calibrates for q in cfg.params]
+        self.fixed = dict(cfg.fixed)          # held at these values in every run (not fitted)
         reads = self.sf.reads()
         problems = []
         for q in cfg.params:
@@ -65,7 +66,10 @@ class EpisodeModel:
     def flows(self, X: np.ndarray) -> np.ndarray:
         self.calls += 1
         self.evaluations += len(X)
-        return self.sf.flows(np.atleast_2d(X), names=self.names)
+        X = np.atleast_2d(X)
+        if self.fixed:
+            X = np.column_stack([X] + [np.full(len(X), v) for v in self.fixed.values()])
+        return self.sf.flows(X, names=self.names + list(self.fixed))
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n_obs, N) normalised observations and (months, N) normalised monthly series."""

@@ -35,7 +35,7 @@ BLOCK = 4096          # samples per engine call: bounded memory for large popula
 class StockflowTarget:
     """Predictions of a stock-flow target's observations for batches of parameter sets."""
 
-    def __init__(self, target: Target, registry: Registry):
+    def __init__(self, target: Target, registry: Registry, own_params: bool = True):
         import sim
         from ..stockflow.structure import build_structure
 
@@ -55,7 +55,7 @@ class StockflowTarget:
             problems.append(loc.problem(("model", "material"), f"material '{material}' is not in scenario {self.scn.id}",
                                         "materials: " + ", ".join(st.materials)))
         used = self.reads()
-        for i, fp in enumerate(target.params):
+        for i, fp in enumerate(target.params if own_params else []):   # a joint fit checks its own list
             if fp.calibrates not in used:
                 problems.append(loc.problem(("fit", "parameters", i, "calibrates"),
                                             f"scenario {self.scn.id} does not read '{fp.calibrates}', so fitting it "
