@@ -72,14 +72,15 @@ def test_shared_parameter_absent_from_one_scenario(cli, tmp_path):
 
 def test_episode_with_fewer_observations_than_its_parameters(cli, tmp_path):
     def edit(d):   # five per-episode terms; the graphite episode has four fitted observations
-        moved = d["shared"][:3]
-        d["shared"] = d["shared"][3:]
-        for q in moved:
-            q["transform"] = "log"
-            q["search"]["low"] = max(q["search"]["low"], 0.01)
-            if "plausible" not in q:
-                q["plausible"] = {"low": 0.01, "high": q["search"]["high"], "why": "test"}
-        d["per_episode"] = moved + d["per_episode"]
+        extra = [("licence.decision_cv", 0.05, 1.5), ("licence.basis_smoothing_days", 7, 90),
+                 ("controls.diversion", 0.05, 0.95)]
+        d["per_episode"] += [{"id": f"calibrated.test.{pid.split('.')[-1]}", "name": pid, "unit": "day" if "days" in pid
+                              else "dimensionless", "calibrates": pid, "transform": "log",
+                              "search": {"low": lo, "high": hi}, "plausible": {"low": lo, "high": hi, "why": "test"}}
+                             for pid, lo, hi in extra]
+        dec = next(q for q in d["shared"] if q["id"].endswith("licence_decision_days"))
+        d["shared"].remove(dec)
+        d["per_episode"].insert(0, dec)
     cfg = _config(tmp_path, edit)
     out = tmp_path / "out"
     _bad(cli, ["calibrate", cfg, "--out", out], out, "graphite-2023 has 4 fitted observations, fewer than its own 5",
@@ -134,15 +135,17 @@ def test_identity_transform_refused_for_a_population(cli, tmp_path):
 
 
 def test_no_degrees_of_freedom_is_refused(tmp_path):
-    """Three per-episode terms and four shared ones leave the joint fit without degrees of freedom."""
+    """Too many per-episode terms leave the joint fit (and the graphite episode) without degrees of freedom."""
     from sim.calibrate.episodes import load_config
     from sim.calibrate.joint import build_models, check_dof
     from sim.core.errors import BadInput
 
-    def edit(d):
-        d["per_episode"].append({"id": "calibrated.test.cv", "name": "cv", "unit": "dimensionless",
-                                 "calibrates": "licence.capacity_share_final", "transform": "log",
-                                 "search": {"low": 0.1, "high": 2}})
+    def edit(d):   # four per-episode terms: 2 shared + 3x4 + 2x4 + 1 = 23 quantities for 19 observations
+        for pid in ("licence.decision_cv", "licence.basis_smoothing_days", "controls.diversion"):
+            d["per_episode"].append({"id": f"calibrated.test.{pid.split('.')[-1]}", "name": pid,
+                                     "unit": "day" if "days" in pid else "dimensionless", "calibrates": pid,
+                                     "transform": "log", "search": {"low": 0.05, "high": 90 if "days" in pid else 0.95},
+                                     "plausible": {"low": 0.05, "high": 90 if "days" in pid else 0.95, "why": "test"}})
     cfg = load_config(_config(tmp_path, edit))
     with pytest.raises(BadInput) as exc:
         check_dof(cfg, build_models(cfg))

@@ -131,7 +131,9 @@ class JointResult:
         from scipy.stats import norm
 
         h = float(norm.ppf((1 + level) / 2)) * float(np.sqrt(max(self.cov[j, j], 0.0)))
-        return float(P.inverse(transform, self.z[j] - h)), float(P.inverse(transform, self.z[j] + h))
+        q = self.cfg.shared[j] if j < self.S else self.cfg.pooled[(j - self.S) % max(self.K, 1)]
+        lo, hi = float(P.inverse(transform, self.z[j] - h)), float(P.inverse(transform, self.z[j] + h))
+        return max(lo, q.param.low), min(hi, q.param.high)      # an interval past the search bounds: not bounded
 
     @property
     def n(self) -> int:

@@ -176,6 +176,8 @@ def entries(run: JointRun) -> list[dict]:
                    "population": {"transform": q.transform, "mu": pop.mu, "mu_se": pop.mu_se, "sigma": pop.sigma,
                                   "sigma_interval": [float(res.sigma_iv[0][k]), float(res.sigma_iv[1][k])],
                                   "range_is": f"5-95% quantiles of a new episode's value (z = {NORMAL_RANGE_Z:.4f})"},
+                   "interval": {"low": lo, "high": hi, "level": 1 - 2 * RANGE_Q,
+                                "method": "quantiles of a new episode's value (population predictive)"},
                    "plausible": list(q.param.plausible)}
         out.append({"id": q.id, "name": q.param.name + " (population of the fitted episodes)", "unit": q.param.unit,
                     "kind": "calibrated", "value": pop.median, "range": {"low": lo, "high": hi},
