@@ -1,6 +1,7 @@
 """Scenario builders shared by the export-control tests: variants of the calibration scenario."""
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -38,8 +39,11 @@ def control(body: str, front_running: float = 0.0, diversion: float = 0.0) -> st
 
 def write(tmp_path: Path, name: str, *parts: str) -> Path:
     """Write a scenario extending the calibration scenario with ``parts``; returns its path."""
+    base = tmp_path / CALIB.name          # a base is read from the scenario's own folder (or the shipped ones)
+    if not base.exists():
+        shutil.copyfile(CALIB, base)
     p = tmp_path / f"{name}.yaml"
-    p.write_text(f"extends: {CALIB}\nid: {name}\n" + "".join(parts), encoding="utf-8")
+    p.write_text(f"extends: {CALIB.name}\nid: {name}\n" + "".join(parts), encoding="utf-8")
     return p
 
 

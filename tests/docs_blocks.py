@@ -2,7 +2,8 @@
 
 A marker is an HTML comment on the line just before a fence, e.g.
 ``<!-- docs-test: samples=20 replications=8 -->`` (run with fewer samples or replications),
-``<!-- docs-test: slow -->``, ``<!-- docs-test: fragment -->`` (a YAML block that is part of a
+``<!-- docs-test: quick -->`` (``batsim calibrate`` with ``--quick``: its smaller population and
+grids), ``<!-- docs-test: slow -->``, ``<!-- docs-test: fragment -->`` (a YAML block that is part of a
 scenario, not a snippet to merge onto the baseline) or ``<!-- docs-test: skip REASON -->``.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Block:
     skip: str = ""
     slow: bool = False
     fragment: bool = False
+    quick: bool = False
     reduce: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -47,6 +49,8 @@ def parse_marker(text: str, b: Block) -> None:
             b.slow = True
         elif word == "fragment":
             b.fragment = True
+        elif word == "quick":
+            b.quick = True
         elif re.fullmatch(r"(samples|replications)=\d+", word):
             k, v = word.split("=")
             b.reduce[k] = int(v)

@@ -13,6 +13,9 @@ CASES = {
                          "ends (2023-12-01) before it starts (2024-03-01)"),
     "overlap": (control(f"licence: {licence()}\nphases:\n  - {{regime: licence, start: {EFF}}}\n"
                         f"  - {{regime: none, start: {LATER}}}"), "phase 1 overlaps phase 0"),
+    "overlap-via-importer-code": (destinations(US=0.5, other=0.5) + control(
+        f"phases:\n  - {{regime: ban, destinations: [ROW], start: {EFF}}}\n"
+        f"  - {{regime: none, destinations: [US], start: {LATER}}}"), "phase 1 overlaps phase 0"),
     "unknown-destination": (destinations(US=0.5, other=0.5) + control(
         f"phases:\n  - {{regime: ban, destinations: [UK], start: {EFF}}}"), "unknown destination 'UK'"),
     "negative-cv": (control(f"licence: {licence(decision_cv=-0.5)}\n{PHASES}"), "must be >= 0"),

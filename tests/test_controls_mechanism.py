@@ -22,7 +22,8 @@ def test_decision_kernel_is_a_distribution_with_the_stated_mean(mean, cv, dt):
     k = decision_kernel(np.array([mean]), np.array([cv]), dt)[0]
     assert np.all(k >= 0) and abs(k.sum() - 1.0) < 1e-12
     steps = np.arange(len(k))
-    assert abs((k * steps).sum() * dt - mean) <= 0.5 * dt + 1e-9 * mean + 1e-9   # rounding to whole steps
+    # rounding to whole steps, and the tail beyond 8 sd folded into the last step (heavy tails: cv > 1)
+    assert abs((k * steps).sum() * dt - mean) <= 0.5 * dt + 0.005 * mean + 1e-9
     if cv == 0:
         assert k[int(np.rint(mean / dt))] == 1.0
 
@@ -143,12 +144,14 @@ def test_a_ban_on_one_destination_seizes_its_share_of_goods_in_transit(tmp_path)
 
 def test_the_phased_example_in_the_docs_validates_and_runs(tmp_path):
     import re
+    import shutil
 
     from conftest import ROOT
     text = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "controls.md").read_text(encoding="utf-8"), re.S)[0]
-    base = (ROOT / "docs" / "../calibration/scenarios/cn-graphite-licensing-2023.yaml").resolve()
+    shutil.copyfile(ROOT / "calibration" / "scenarios" / "cn-graphite-licensing-2023.yaml",
+                    tmp_path / "cn-graphite-licensing-2023.yaml")
     p = tmp_path / "example.yaml"
-    p.write_text(text.replace("extends: ../calibration/scenarios/cn-graphite-licensing-2023.yaml", f"extends: {base}"))
+    p.write_text(text, encoding="utf-8")
     tr = run(p)
     st = tr.structure
     assert st.destinations == ["US", "other"] and [ph.regime for ph in st.controls[0].phases] == \

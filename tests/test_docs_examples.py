@@ -7,7 +7,8 @@ lines must appear in what its command prints (whitespace aside; ``…`` stands f
 ``python`` blocks run in-process in that folder; ``yaml`` blocks must validate merged onto the
 shipped baseline (or parse, when marked as fragments). ``batsim calibrate`` writes into a private
 copy of the registry, never the checkout's. Markers above a block (tests/docs_blocks.py) may
-lower ``--samples``/``--replications``, mark it slow, or skip it with a reason.
+lower ``--samples``/``--replications``, run ``batsim calibrate --quick``, mark it slow, or skip it
+with a reason.
 """
 from __future__ import annotations
 
@@ -102,6 +103,8 @@ def _shell(b: Block, workdir: Path) -> list[str]:
     assert steps, f"{b.id}: a {b.lang} block with no command"
     cwd, skipped = workdir, []
     for cmd, expected in steps:
+        if b.quick and cmd[:2] == ["batsim", "calibrate"]:
+            cmd = [*cmd, "--quick"]
         if cmd[0] == "cd":
             cwd = (cwd / cmd[1]).resolve()
             continue

@@ -120,29 +120,22 @@ def replace_dir(final: str | Path) -> Iterator[Path]:
         raise OutputError(final.parent, exc) from None
     try:
         yield tmp
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(final, exc) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    try:
+        old = None
         if final.exists() or final.is_symlink():
             old = final.parent / f".{final.name}.old-{os.getpid()}"
             if old.exists():
                 shutil.rmtree(old, ignore_errors=True)
             os.replace(final, old)
-        os.replace(tmp, final)
-    except OSError as exc:
-        if old is not None and old.exists() and not final.exists():
-            os.replace(old, final)
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            if old is not None and old.exists() and not final.exists():
+                os.replace(old, final)          # put the earlier result back
+            raise
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(final, exc) from None
-    except BaseException:
-        if old is not None and old.exists() and not final.exists():
-            os.replace(old, final)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(final, exc) from None
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -447,7 +447,7 @@ def _phase_order(doc: Document, c: dict, b: str, val: Any, problems: list[Proble
             problems.append(doc.problem(tuple(_split(f"{b}.announced")),
                                         f"announced must not be after the first phase starts ({ann} is after {s0})",
                                         "a control is announced on or before the day its first phase starts"))
-        dests = set(ph.get("destinations") or ["all"])
+        dests = {"all" if x == doc.data.get("importer") else x for x in ph.get("destinations") or ["all"]}
         if not isinstance(s0, dt.date):
             continue
         for k, t0, t1, other in seen:
