@@ -172,7 +172,7 @@ def _bad(tmp_path: Path, old: str, new: str) -> list[str]:
     p.parent.mkdir(parents=True)
     p.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(BadInput) as exc:
-        load_target(p, load_registry(CAL))
+        load_target(p, registry=load_registry(CAL))
     lines = [i + 1 for i, line in enumerate(text.replace(old, new, 1).splitlines()) if re.search(r"\bvalue: |zero:", line)]
     for pr in exc.value.problems:
         assert pr.file == str(p) and pr.line >= 1
