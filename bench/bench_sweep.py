@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 MAIN = ROOT / "scenarios" / "graphite-controls-2025.yaml"
 SOBOL_PARAMS = [
-    "calibrated.cn_2023.licence_approval_share", "calibrated.cn_2023.licence_capacity_share", "controls.diversion",
-    "controls.exempt_share", "calibrated.cn_2023.front_running", "inventory.anode_days", "us.cell_capacity_growth_2025_if_all_open", "cells.utilisation_max",
+    "calibrated.episodes.licence_approval_share", "calibrated.episodes.licence_decision_days", "controls.diversion",
+    "controls.exempt_share", "calibrated.episodes.front_running", "inventory.anode_days", "us.cell_capacity_growth_2025_if_all_open", "cells.utilisation_max",
     "us.ev_battery_demand_share_2024", "supply.exchina_available_to_us_fraction", "lead_time.cn_us_ready_to_port_exit",
     "sic.max_share",
 ]

@@ -56,6 +56,14 @@ def expect_bad(cli, args: list, out: Path, *needles: str, file: Path | None = No
     """`batsim run ARGS --out OUT` must fail as bad input: exit 2, located messages containing
     ``needles`` (at ``file``/``line`` if given), no traceback, nothing written. Returns stderr."""
     code, stdout, err = cli("run", *args, "--out", out, "--no-plots")
+    assert_located(code, stdout, err, *needles, file=file, line=line)
+    assert not out.exists() or not any(out.iterdir()), "nothing may be written for bad input"
+    return err
+
+
+def assert_located(code: int, stdout: str, err: str, *needles: str, file: Path | None = None,
+                   line: int | None = None) -> None:
+    """A bad-input exit: code 2, no traceback, FILE:LINE:COL messages containing ``needles``."""
     assert code == 2, (code, stdout, err)
     assert "Traceback" not in err
     located = LOCATED.findall(err)
@@ -66,5 +74,3 @@ def expect_bad(cli, args: list, out: Path, *needles: str, file: Path | None = No
         assert any(int(m[1]) == line for m in located), err
     for n in needles:
         assert n in err, (n, err)
-    assert not out.exists() or not any(out.iterdir()), "nothing may be written for bad input"
-    return err

@@ -65,18 +65,17 @@ def test_the_main_2025_scenario_uses_the_fitted_licence_regime(monkeypatch):
     monkeypatch.delenv("BATSIM_CALIBRATION", raising=False)
     scn = sim.load_scenario(REPO / "scenarios" / "graphite-controls-2025.yaml")
     q = {p.rsplit(".", 1)[-1]: x for p, x in scn.quantities.items() if p.startswith("policies.export_controls.0.")}
-    assert q["capacity_share"].pid == "calibrated.cn_2023.licence_capacity_share"
-    assert q["approval"].pid == "calibrated.cn_2023.licence_approval_share"
-    assert q["decision_days"].pid == "calibrated.cn_2023.licence_decision_days"
-    assert q["front_running"].pid == "calibrated.cn_2023.front_running"
+    assert q["approval"].pid == "calibrated.episodes.licence_approval_share"     # the fitted population
+    assert q["decision_days"].pid == "calibrated.episodes.licence_decision_days"
+    assert q["front_running"].pid == "calibrated.episodes.front_running"
     assert q["diversion"].pid == "controls.diversion"            # everything else as the shipped scenario
     reg = scn.registry
-    for k in ("capacity_share", "approval", "decision_days", "front_running"):
+    for k in ("approval", "decision_days", "front_running"):
         p = reg[q[k].pid]
         assert p.kind == "calibrated"
-        assert p.calibration["target"] == "cn-graphite-exports-2023.yaml"
-        assert (REPO / "calibration" / "targets" / p.calibration["target"]).is_file()
-        assert p.calibration["scenario"].endswith("cn-graphite-licensing-2023.yaml")
+        assert p.calibration["target"] == "episodes.yaml"                  # the joint fit of several episodes
+        assert (REPO / "calibration" / p.calibration["target"]).is_file()
+        assert any(s.endswith("cn-graphite-licensing-2023.yaml") for s in p.calibration["scenario"])
     # the fitted regime (approval 0.84, fast decisions) loses no more output than the assumed one
     base = sim.load_scenario(REPO / "scenarios" / "graphite-controls-2025-strict.yaml")
     fitted = sim.run(scn).kpis["cell_output_shortfall_gwh"][0]

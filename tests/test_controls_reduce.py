@@ -40,7 +40,8 @@ def _phased(c: dict, nominal) -> dict:
     out["id"] = c["id"] + "-phased"
     lic = {k: _q(v) for k, v in (c.get("licence") or {}).items()}
     if lic:
-        lic.update(NEUTRAL, capacity_share_final=lic["capacity_share"])
+        for k, v in {**NEUTRAL, "capacity_share_final": lic["capacity_share"]}.items():
+            lic.setdefault(k, v)          # terms the scenario states stay as stated (the twin has the same)
         out["licence"] = lic
     start, t0, phases = _q(c["effective"]), nominal("effective"), []
     for j, w in enumerate(c.get("suspensions") or []):   # binding until the suspension, none in it, binding after

@@ -68,8 +68,8 @@ def test_manifest_traces_inputs_and_parameters(main_out):
     params = {p["id"]: p for p in m["parameters"]}
     assert params["sic.displacement_ratio"]["citations"][0]["source"] == "seed004"
     assert params["sic.displacement_effective"]["formula"]
-    cal = params["calibrated.cn_2023.licence_capacity_share"]
-    assert cal["kind"] == "calibrated" and cal["used_at"] == ["policies.export_controls.0.licence.capacity_share"]
+    cal = params["calibrated.episodes.licence_approval_share"]
+    assert cal["kind"] == "calibrated" and cal["used_at"] == ["policies.export_controls.0.licence.approval"]
     assert params["controls.diversion"]["kind"] == "assumption"
     assert m["seed"] == 3 and m["engine"] == "stockflow"
     assert {"python", "numpy", "scipy", "simpy", "pint"} <= set(m["versions"])

@@ -35,7 +35,7 @@ BLOCK = 4096          # samples per engine call: bounded memory for large popula
 class StockflowTarget:
     """Predictions of a stock-flow target's observations for batches of parameter sets."""
 
-    def __init__(self, target: Target, registry: Registry):
+    def __init__(self, target: Target, registry: Registry, own_params: bool = True):
         import sim
         from ..stockflow.structure import build_structure
 
@@ -54,8 +54,8 @@ class StockflowTarget:
         if material not in st.materials:
             problems.append(loc.problem(("model", "material"), f"material '{material}' is not in scenario {self.scn.id}",
                                         "materials: " + ", ".join(st.materials)))
-        used = set(self.scn.registry.closure([q.pid for q in self.scn.quantities.values() if q.source == "param"]))
-        for i, fp in enumerate(target.params):
+        used = self.reads()
+        for i, fp in enumerate(target.params if own_params else []):   # a joint fit checks its own list
             if fp.calibrates not in used:
                 problems.append(loc.problem(("fit", "parameters", i, "calibrates"),
                                             f"scenario {self.scn.id} does not read '{fp.calibrates}', so fitting it "
@@ -79,6 +79,10 @@ class StockflowTarget:
         self.y_all = y / y[self.anchor]
         self.fitted = np.array([i != self.anchor for i in range(len(y))])
         self.months_W, self.month_labels = self._monthly()
+
+    def reads(self) -> set[str]:
+        """Every registry id the calibration scenario reads (directly or through derived entries)."""
+        return set(self.scn.registry.closure([q.pid for q in self.scn.quantities.values() if q.source == "param"]))
 
     # ---- aggregation ---------------------------------------------------------------------------
     def _day_matrix(self, periods: list[tuple[dt.date, dt.date, int]]) -> np.ndarray:
@@ -106,16 +110,19 @@ class StockflowTarget:
         return self._day_matrix(periods), labels
 
     # ---- the model -----------------------------------------------------------------------------
-    def flows(self, theta: np.ndarray, engine: str = "stockflow", seed: int = 0) -> np.ndarray:
-        """(T, N) modelled flow (t/day) of the series for (N, p) candidates."""
+    def flows(self, theta: np.ndarray, engine: str = "stockflow", seed: int = 0,
+              names: list[str] | None = None) -> np.ndarray:
+        """(T, N) modelled flow (t/day) of the series for (N, p) candidates; column j of ``theta`` is the
+        registry id ``names[j]`` (default: the ids the target's own parameters calibrate)."""
         import sim
 
         theta = np.atleast_2d(theta)
+        names = names if names is not None else [fp.calibrates for fp in self.target.params]
         out = []
         for a in range(0, len(theta), BLOCK):
             th = theta[a:a + BLOCK]
             N = len(th)
-            given = {fp.calibrates: th[:, j] for j, fp in enumerate(self.target.params)}
+            given = {pid: th[:, j] for j, pid in enumerate(names)}
             if engine == "stockflow":
                 res = sim.run(self.scn, samples=N, given=given, uncertain=False, record="full")
             else:

@@ -198,12 +198,83 @@ class _Checker:
         return lo, hi
 
 
+def _can_be_zero(unit: str) -> bool:
+    """A series in ``unit`` can be zero only if it is a flow: an amount per unit of time (not a price or ratio)."""
+    try:
+        return units.parse(unit).dimensionality.get("[time]", 0) < 0
+    except ValueError:
+        return True     # an unknown unit is reported on its own
+
+
 def _norm(text: str) -> str:
     return " ".join(str(text).split())
 
 
 def _is_date(v: Any) -> bool:
     return isinstance(v, dt.date)
+
+
+def fit_param(c: "_Checker", fp: Any, pp: tuple, reg: Registry, kind: str = "stockflow",
+              allowed: set[str] = _PARAM) -> FitParam | None:
+    """Check one fitted parameter (id written, calibrates, unit, search, plausible range, step); None if bad."""
+    if not c.keys(fp, pp, allowed, "a fitted parameter"):
+        return None
+    n0 = len(c.problems)
+    pid = c.text(fp, pp, "id", "fitted parameter", "the registry id the fitted value is written to")
+    if pid and not ID_RE.match(pid):
+        c.add(pp + ("id",), f"bad registry id '{pid}'", "lowercase dotted name like 'calibrated.x.y'")
+    if pid and pid in reg and reg[pid].kind != "calibrated":
+        c.add(pp + ("id",), f"'{pid}' is a {reg[pid].kind} registry entry; a fit would overwrite it",
+              "write the fitted value to a new id and point 'calibrates' at this one")
+    name = c.text(fp, pp, "name", f"fitted parameter {pid}")
+    unit = c.text(fp, pp, "unit", f"fitted parameter {pid}")
+    if unit and not units.is_valid(unit):
+        c.add(pp + ("unit",), f"{pid}: unknown unit '{unit}'")
+    calib = str(fp.get("calibrates", "") or "")
+    role = str(fp.get("role", "") or "")
+    plaus, why = None, ""
+    if kind == "stockflow" and not calib:
+        c.add(pp, f"{pid}: missing 'calibrates'", "the registry id the calibration scenario reads")
+    if calib:
+        if calib not in reg:
+            _unknown(c, pp + ("calibrates",), calib, reg)
+        else:
+            entry = reg[calib]
+            if unit and units.is_valid(unit) and not units.same_dimension(unit, entry.unit):
+                c.add(pp + ("unit",), f"{pid}: unit '{unit}' does not match '{calib}' ({entry.unit})")
+            if entry.low is not None and entry.high is not None and entry.high > entry.low \
+                    and not entry.is_date and "plausible" not in fp:
+                f_ = units.factor(entry.unit, unit) if unit and units.is_valid(unit) and \
+                    units.same_dimension(unit, entry.unit) else 1.0
+                plaus = (float(entry.low) * f_, float(entry.high) * f_)
+                why = f"the registry range of {calib} ({entry.kind}, {_where(entry.where())})"
+    if kind == "learning_curve" and role not in ROLES:
+        c.add(pp + (("role",) if "role" in fp else ()), f"{pid}: role must be one of {', '.join(ROLES)}")
+    search = c.range_of(fp.get("search"), pp + ("search",), f"{pid}: search") if "search" in fp else None
+    if "search" not in fp:
+        c.add(pp, f"{pid}: missing 'search'", "search bounds {low, high}, wider than the plausible range")
+    if "plausible" in fp:
+        pr = c.range_of(fp["plausible"], pp + ("plausible",), f"{pid}: plausible")
+        why = str((fp["plausible"] or {}).get("why", "")) if isinstance(fp["plausible"], dict) else ""
+        if pr and not why.strip():
+            c.add(pp + ("plausible",), f"{pid}: plausible range has no 'why'",
+                  "say where the range comes from (registry ids, sources)")
+        plaus = pr
+    elif plaus is None and "search" in fp and not (calib and calib not in reg):
+        c.add(pp, f"{pid}: no plausible range", f"'{calib or pid}' has no registry range; give plausible: "
+              "{low, high, why}")
+    step = fp.get("step", 0.0)
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or step < 0:
+        c.add(pp + ("step",), f"{pid}: step must be a non-negative number")
+        step = 0.0
+    if search and plaus and (plaus[0] < search[0] or plaus[1] > search[1]):
+        c.add(pp + ("search",), f"{pid}: the search bounds [{search[0]:g}, {search[1]:g}] do not contain the "
+              f"plausible range [{plaus[0]:g}, {plaus[1]:g}]", "search wider than what is plausible, so that a "
+              "fit outside it can be seen and refused")
+    if len(c.problems) == n0 and search and plaus:
+        return FitParam(pid, name, unit, search[0], search[1], plaus, _norm(why), calib, role, float(step),
+                        c.loc.where(pp)[0])
+    return None
 
 
 # ---- the loader -------------------------------------------------------------------------------
@@ -318,6 +389,10 @@ def load_target(path: str | Path, registry: Registry | None = None) -> Target:
             val = None
         else:
             val = c.number(o, op, "value", what, positive=not zero)
+        if zero and sunit and not _can_be_zero(sunit):
+            c.add(op + ("zero",), f"{what}: a zero is not a possible value of a series in '{sunit}'",
+                  "only a flow (an amount per month or year, e.g. t/month) can be reported as zero")
+            val = None
         if zero and val is not None and val != 0:
             c.add(op + ("value",), f"{what}: an observation marked zero: true has value 0", f"got {val!r}")
             val = None
@@ -468,64 +543,9 @@ def load_target(path: str | Path, registry: Registry | None = None) -> Target:
             c.add(("fit",) + (("parameters",) if "parameters" in fit else ()), "fit needs a non-empty list 'parameters'")
             raw_params = []
         for i, fp in enumerate(raw_params):
-            pp = ("fit", "parameters", i)
-            if not c.keys(fp, pp, _PARAM, "a fitted parameter"):
-                continue
-            n0 = len(c.problems)
-            pid = c.text(fp, pp, "id", "fitted parameter", "the registry id the fitted value is written to")
-            if pid and not ID_RE.match(pid):
-                c.add(pp + ("id",), f"bad registry id '{pid}'", "lowercase dotted name like 'calibrated.x.y'")
-            if pid and pid in reg and reg[pid].kind != "calibrated":
-                c.add(pp + ("id",), f"'{pid}' is a {reg[pid].kind} registry entry; a fit would overwrite it",
-                      "write the fitted value to a new id and point 'calibrates' at this one")
-            name = c.text(fp, pp, "name", f"fitted parameter {pid}")
-            unit = c.text(fp, pp, "unit", f"fitted parameter {pid}")
-            if unit and not units.is_valid(unit):
-                c.add(pp + ("unit",), f"{pid}: unknown unit '{unit}'")
-            calib = str(fp.get("calibrates", "") or "")
-            role = str(fp.get("role", "") or "")
-            plaus, why = None, ""
-            if kind == "stockflow" and not calib:
-                c.add(pp, f"{pid}: missing 'calibrates'", "the registry id the calibration scenario reads")
-            if calib:
-                if calib not in reg:
-                    _unknown(c, pp + ("calibrates",), calib, reg)
-                else:
-                    entry = reg[calib]
-                    if unit and units.is_valid(unit) and not units.same_dimension(unit, entry.unit):
-                        c.add(pp + ("unit",), f"{pid}: unit '{unit}' does not match '{calib}' ({entry.unit})")
-                    if entry.low is not None and entry.high is not None and entry.high > entry.low \
-                            and not entry.is_date and "plausible" not in fp:
-                        f_ = units.factor(entry.unit, unit) if unit and units.is_valid(unit) and \
-                            units.same_dimension(unit, entry.unit) else 1.0
-                        plaus = (float(entry.low) * f_, float(entry.high) * f_)
-                        why = f"the registry range of {calib} ({entry.kind}, {_where(entry.where())})"
-            if kind == "learning_curve" and role not in ROLES:
-                c.add(pp + (("role",) if "role" in fp else ()), f"{pid}: role must be one of {', '.join(ROLES)}")
-            search = c.range_of(fp.get("search"), pp + ("search",), f"{pid}: search") if "search" in fp else None
-            if "search" not in fp:
-                c.add(pp, f"{pid}: missing 'search'", "search bounds {low, high}, wider than the plausible range")
-            if "plausible" in fp:
-                pr = c.range_of(fp["plausible"], pp + ("plausible",), f"{pid}: plausible")
-                why = str((fp["plausible"] or {}).get("why", "")) if isinstance(fp["plausible"], dict) else ""
-                if pr and not why.strip():
-                    c.add(pp + ("plausible",), f"{pid}: plausible range has no 'why'",
-                          "say where the range comes from (registry ids, sources)")
-                plaus = pr
-            elif plaus is None and "search" in fp and not (calib and calib not in reg):
-                c.add(pp, f"{pid}: no plausible range", f"'{calib or pid}' has no registry range; give plausible: "
-                      "{low, high, why}")
-            step = fp.get("step", 0.0)
-            if isinstance(step, bool) or not isinstance(step, (int, float)) or step < 0:
-                c.add(pp + ("step",), f"{pid}: step must be a non-negative number")
-                step = 0.0
-            if search and plaus and (plaus[0] < search[0] or plaus[1] > search[1]):
-                c.add(pp + ("search",), f"{pid}: the search bounds [{search[0]:g}, {search[1]:g}] do not contain the "
-                      f"plausible range [{plaus[0]:g}, {plaus[1]:g}]", "search wider than what is plausible, so that a "
-                      "fit outside it can be seen and refused")
-            if len(c.problems) == n0 and search and plaus:
-                params.append(FitParam(pid, name, unit, search[0], search[1], plaus, _norm(why), calib, role, float(step),
-                                       loc.where(pp)[0]))
+            x = fit_param(c, fp, ("fit", "parameters", i), reg, str(kind))
+            if x is not None:
+                params.append(x)
         ids = [x.id for x in params]
         for x in params:
             if ids.count(x.id) > 1:

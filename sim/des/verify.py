@@ -41,7 +41,9 @@ def licence_terms(control_id: str, capacity_share: float = 0.5, approval: float 
             f"      licence:\n"
             f"        capacity_share: {_lever(float(capacity_share), 'dimensionless')}\n"
             f"        approval: {_lever(float(approval), 'dimensionless')}\n"
-            f"        decision_days: {_lever(float(decision_days), 'day')}\n")
+            f"        decision_days: {_lever(float(decision_days), 'day')}\n"
+            f"        decision_cv: {_lever(0.0, 'dimensionless')}\n"      # a fixed delay, pre-control basis:
+            f"        capacity_basis: pre_control\n")                      # as verified before the phased mechanism
 
 
 def agreement(des: Trajectory, sf: Trajectory) -> dict[str, np.ndarray]:

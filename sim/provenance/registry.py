@@ -22,7 +22,8 @@ from ..paths import ENV, calibration_roots
 from . import formula as fx
 
 KINDS = ("cited", "derived", "calibrated", "assumption")
-DISTRIBUTIONS = ("uniform", "triangular", "loguniform")
+DISTRIBUTIONS = ("uniform", "triangular", "loguniform", "lognormal", "logitnormal")
+NORMAL_RANGE_Z = 1.6448536269514722   # lognormal/logitnormal: the range is the 5-95% quantiles
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _ENTRY_KEYS = {"id", "name", "unit", "kind", "value", "range", "distribution", "evidence", "formula",
                "rationale", "nearest_reference", "calibration", "notes"}
@@ -358,6 +359,12 @@ def sample_values(p: Parameter, u: np.ndarray) -> np.ndarray:
     Dates are returned as proleptic ordinals (days), so they can be sampled like numbers.
     """
     lo, hi, mode = (_as_number(p.low), _as_number(p.high), _as_number(p.value))
+    if p.distribution in ("lognormal", "logitnormal") and 0 < lo < hi and (p.distribution == "lognormal" or hi < 1):
+        from scipy.stats import norm   # a fitted population: normal on the log (logit) scale, range = 5-95%
+        g = np.log if p.distribution == "lognormal" else (lambda x: np.log(x) - np.log1p(-x))
+        a, b = g(lo), g(hi)
+        x = (a + b) / 2 + (b - a) / (2 * NORMAL_RANGE_Z) * norm.ppf(np.clip(u, 1e-12, 1 - 1e-12))
+        return np.exp(x) if p.distribution == "lognormal" else 1.0 / (1.0 + np.exp(-x))
     if p.distribution == "loguniform" and lo > 0:
         return np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))
     if p.distribution == "triangular" and hi > lo:

@@ -293,6 +293,6 @@ class LicenceQueue:
             else:
                 k = q["kernel"]
                 decided += lj * k[:, 0:1]
-                for i in range(1, k.shape[1]):
-                    self.dbuf[(t + i) % Ld] += lj * k[:, i:i + 1]
+                if k.shape[1] > 1:                               # all later steps in one indexed add
+                    self.dbuf[(t + np.arange(1, k.shape[1])) % Ld] += k.T[1:, :, None] * lj[None, :, :]
         return decided

@@ -18,11 +18,18 @@ DESCRIPTION = """Fit the parameters a target file names to the observed series i
 A fitted value outside its plausible range (the registry range of the parameter it stands in
 for, or the range the target declares) is not written, and the command exits 2, unless
 --force. Fits are seeded (fit.seed in the target) and reproducible.
-Targets: calibration/targets/*.yaml (format: docs/calibration.md)."""
+Targets: calibration/targets/*.yaml (format: docs/calibration.md).
+
+A multi-episode config (calibration/episodes.yaml: a list of episodes, shared and per-episode
+parameters) is fitted jointly with partial pooling: shared values, a population of per-episode
+values (median, 5-95%), each episode's value, degrees of freedom and intervals; the population
+entries are what scenarios/graphite-controls-2025.yaml reads. 'batsim backtest CONFIG' runs its
+leave-one-out backtest."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("target", metavar="TARGET", help="target file, e.g. calibration/targets/cn-graphite-exports-2023.yaml")
+    p.add_argument("target", metavar="TARGET", help="target file, e.g. calibration/targets/cn-graphite-exports-2023.yaml, "
+                   "or a multi-episode config, e.g. calibration/episodes.yaml")
     p.add_argument("--out", default="outputs", metavar="DIR",
                    help="folder for the report and plots (default: outputs/; written to DIR/calibration/<id>/)")
     p.add_argument("--no-write", action="store_true", help="fit and report, but leave the registry untouched")
@@ -36,11 +43,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...calibrate.episodes import is_episode_config
     from ...calibrate.run import calibrate, main_progress, report_text
+
+    if is_episode_config(args.target):
+        return _joint(args, main_progress)
 
     res = calibrate(args.target, write=not args.no_write, force=args.force, out=args.out, des=not args.no_des,
                     plots=not args.no_plots, quick=args.quick, progress=None if args.quiet else main_progress,
                     argv=["batsim", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("batsim") else None)
+    if args.quiet:
+        print(res.out_dir)
+        return 0
+    print(report_text(res), end="")
+    if res.out_dir is not None:
+        print(f"wrote {res.out_dir}/")
+    return 0
+
+
+def _joint(args: argparse.Namespace, progress) -> int:  # type: ignore[no-untyped-def]
+    from ...calibrate.joint_run import calibrate_joint, report_text
+    from ...core.errors import bad
+
+    if args.force:
+        raise bad(args.target, "--force does not apply to a multi-episode config",
+                  "a value outside its plausible range is refused: argue the range again with evidence, "
+                  "or change the mechanism")
+
+    res = calibrate_joint(args.target, write=not args.no_write, out=args.out, quick=args.quick,
+                          progress=None if args.quiet else progress,
+                          argv=["batsim", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("batsim") else None)
     if args.quiet:
         print(res.out_dir)
         return 0

@@ -49,7 +49,7 @@ examples:
   batsim sweep scenarios/graphite-controls-2025.yaml --method sobol --samples 1024
   batsim sweep scenarios/graphite-controls-2025.yaml --method oat
   batsim sweep scenarios/graphite-controls-2025.yaml --method mc --samples 100000 --workers 8
-  batsim sweep scenarios/graphite-controls-2025.yaml --method morris --params calibrated.cn_2023.licence_approval_share,controls.diversion
+  batsim sweep scenarios/graphite-controls-2025.yaml --method morris --params calibrated.episodes.licence_approval_share,controls.diversion
   batsim sweep scenarios/graphite-controls-2025.yaml --method mc --executor dask --scheduler tcp://10.0.0.5:8786"""
 
 
