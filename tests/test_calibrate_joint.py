@@ -24,7 +24,7 @@ FRONT = 1.0
 KNOWN = pytest.mark.xfail(strict=False, reason=(
     "measured 2026-12-01 at these settings (screen 96, 1 start, 2 EM rounds of 5 LM iterations): the fit "
     "stops at front-running 1.73 against the true 1.0 with a Laplace interval far too narrow to cover it; "
-    "the settings a shared 2-core machine allows do not converge - see the report of h9fit"))
+    "the settings a shared 2-core machine allows do not converge (docs/calibration.md, 'What limits it')"))
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_backtest_json_interface(backtest):
 @pytest.mark.xfail(strict=False, reason=(
     "measured 2026-12-01: the left-out synthetic-0 has 92% of its months inside the 90% band but a predictive "
     "median of ~1e-124 in some months (the population's draws stop exports entirely), so RMSE(log) is 199; "
-    "the log-scale error needs a floor on predictions - see the report of h9fit"))
+    "the log-scale error needs a floor on predictions (docs/calibration.md, 'What limits it')"))
 def test_left_out_synthetic_episodes_are_predicted(backtest):
     """Episodes from one population: each left-out one is predicted to within a factor of two on average,
     and most of its months are inside the 90% band."""

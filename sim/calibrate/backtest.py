@@ -176,7 +176,10 @@ def run_backtest(cfg: EpisodeConfig, progress: Callable[[str], None] | None = No
 
         settings = {k: getattr(cfg, k) for k in SETTINGS}
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as ex:
-            outs = list(ex.map(_fold, [str(cfg.path)] * len(tasks), [settings] * len(tasks), tasks))
+            from ..outputs.progress import bar
+
+            outs = list(bar(ex.map(_fold, [str(cfg.path)] * len(tasks), [settings] * len(tasks), tasks),
+                            total=len(tasks), desc="backtest folds", unit="fit"))
         outs[0]["result"].cfg = cfg
     else:
         outs = []

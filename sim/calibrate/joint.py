@@ -313,7 +313,9 @@ class JointFit:
         states: list | None = None
         history: list[dict] = []
         var = np.zeros((self.E, self.K))
-        for it in range(cfg.outer):
+        from ..outputs.progress import bar
+
+        for it in bar(range(cfg.outer), desc="joint fit (EM rounds)", unit="round"):
             found = self.mode(zs, mu, sigma, tau, cfg.inner if it else 2 * cfg.inner, states)
             z, rs, Js, _ = min(found, key=lambda x: x[3])           # the best start goes on
             zs, states = [z], [(rs, Js)]
