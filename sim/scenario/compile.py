@@ -465,12 +465,15 @@ def _control_refs(doc: Document, c: dict, base: tuple, codes: set, problems: lis
                                             "state each regime and its dates as a phase (docs/controls.md)", key=True))
         forms = [(base + ("phases", j), ph) for j, ph in enumerate(c["phases"])]
     elif "regime" not in c:
-        problems.append(doc.problem(base, f"export control '{c.get('id')}' needs 'regime' or 'phases'"))
+        problems.append(doc.problem(base, f"export control '{c.get('id')}' needs 'regime' or 'phases'",
+                                    "add regime: none|licence|quota|ban with effective:, or a list of dated "
+                                    "phases: (docs/controls.md)"))
         forms = []
     else:
         forms = [(base, {"regime": c["regime"]})]
         if c["regime"] in ("licence", "quota", "ban") and "effective" not in c:
-            problems.append(doc.problem(base, f"a '{c['regime']}' control needs an 'effective' date"))
+            problems.append(doc.problem(base, f"a '{c['regime']}' control needs an 'effective' date",
+                                        "add effective: {param: ...} or a date lever"))
     for where, ph in forms:
         regime = ph.get("regime")
         own = set(ph.get("licence") or {}) if where is not base else set()
