@@ -53,8 +53,8 @@ def test_kpi_table_gives_each_kpi_per_scenario_and_its_difference_from_the_first
 def test_params_diff_lists_what_differs_with_value_kind_and_citation(nominal):
     rows = _read(nominal / "params_diff.csv")
     paths = {r["path"]: r for r in rows}
-    cap = paths["policies.export_controls.0.licence.capacity_share"]
-    assert cap["graphite-controls-2025:param"] == "calibrated.cn_2023.licence_capacity_share"
+    cap = paths["policies.export_controls.0.licence.approval"]
+    assert cap["graphite-controls-2025:param"] == "calibrated.episodes.licence_approval_share"
     assert cap["graphite-controls-2025:kind"] == "calibrated"
     assert cap["graphite-controls-2025-strict:param"] != cap["graphite-controls-2025:param"]
     assert cap["baseline:param"] == ""                          # no control in the baseline

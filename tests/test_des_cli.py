@@ -18,7 +18,7 @@ def test_run_writes_the_common_files_events_and_quantiles(cli, tmp_path, engine)
     code, out, err = cli("run", MAIN, "--engine", engine, "--replications", "8", "--seed", "7", "--out", tmp_path,
                          "--no-plots")
     assert code == 0, err
-    assert "licence_backlog_peak_t" in out and "p05" in out
+    assert "licence_backlog_peak_t" in out and "5%" in out and "95%" in out     # the labelled quantile table
     folder = tmp_path / "graphite-controls-2025"
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["engine"] == engine and summary["samples"] == 8 and summary["replications"] == 8

@@ -15,7 +15,7 @@ from ..stockflow.engine import Trajectory
 
 
 def _lever(v: float, unit: str) -> str:
-    return f"{{lever: {v!r}, unit: {unit}, why: verification against the stock-flow engine}}"
+    return f"{{lever: {v!r}, unit: {unit}, why: verification against the stock-flow engine, what_if: true}}"
 
 
 def deterministic_variant(base: str | Path, lots_per_step: float, scenario_id: str = "des-deterministic",
