@@ -48,7 +48,7 @@ def test_supply_plot_keeps_demand_and_the_front_running_spike_on_scale(main_run,
     s = main_run.trajectory.series
     assert top.get_ylim()[1] >= float(np.max(s["demand"])) * 365.25       # demand not off scale
     spike = float(np.max(s["supportable_by_origin"].sum(axis=2))) * 365.25
-    assert spike > 2 * float(np.max(s["planned_output"])) * 365.25         # the scenario has a spike to show
+    assert spike > 1.25 * float(np.max(s["planned_output"])) * 365.25         # a spike to show (the plot annotates above 1.25x)
     assert bottom.get_ylim()[1] >= spike                                    # and it is not clipped
     assert any("front-running" in t for t in _labels(fig))
 

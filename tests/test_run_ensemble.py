@@ -85,9 +85,12 @@ def test_blocks_with_a_progress_bar_change_no_number():
     for k, v in one.series.items():
         if isinstance(v, dict):
             for kk in v:
-                assert np.array_equal(np.asarray(v[kk]), np.asarray(parts.series[k][kk]))
+                np.testing.assert_allclose(np.asarray(v[kk]), np.asarray(parts.series[k][kk]), rtol=1e-12, atol=1e-12)
         else:
-            assert np.array_equal(v, parts.series[k], equal_nan=True), k
+            # agreement to rounding, not bit for bit: numpy's SIMD kernels may round the last bit of an element
+            # differently by its position in the array (README, "Noticed"); a block-dependent decision kernel
+            # (1e-4 relative, fixed in decision_kernel) is what this test caught
+            np.testing.assert_allclose(v, parts.series[k], rtol=1e-12, atol=1e-12, equal_nan=True, err_msg=k)
     assert np.array_equal(one.shock_day, parts.shock_day)
 
 

@@ -68,8 +68,8 @@ pipeline:
   - {id: toyota-liberty, remove: true}
 inventory:
   graphite:
-    initial_days: {lever: 0, unit: day, why: test}
-    target_days: {lever: 0, unit: day, why: test}
+    initial_days: {lever: 0, unit: day, why: test, what_if: true}
+    target_days: {lever: 0, unit: day, why: test, what_if: true}
 """ + BAN_2026 % "lose" + "      diversion: {lever: 0, unit: dimensionless, why: test}\n"))
     res = sim.run(p)
     s = res.trajectory.series

@@ -39,10 +39,14 @@ def decision_kernel(mean: np.ndarray, cv: np.ndarray, dt: float) -> np.ndarray:
     """(S,K) share of what is reviewed in a step that is decided k steps later.
 
     The decision time is gamma with ``mean`` (days) and ``cv``; step k takes the times that round to
-    k steps (cv = 0: all at ``rint(mean/dt)``, the fixed delay). The tail beyond K is folded into K-1.
+    k steps (cv = 0: all at ``rint(mean/dt)``, the fixed delay). Each sample's row is cut where its own
+    mass falls below TAIL and the rest is folded into its last step, so a sample's kernel never depends
+    on which other samples share its block (row sums are sequential, not pairwise, for the same reason).
     """
     sd = mean * cv
-    kmax = int(np.ceil(float(np.max(mean + 8.0 * sd, initial=0.0)) / dt)) + 2
+    kmax_s = np.ceil((mean + 8.0 * sd) / dt).astype(np.int64) + 2                  # (S,) own length
+    kmax = int(kmax_s.max(initial=1))
+    col = np.arange(kmax)
     edges = (np.arange(kmax + 1) - 0.5) * dt                                        # (K+1,)
     shape = np.where(cv > 0, 1.0 / np.maximum(cv, 1e-12) ** 2, 1.0)
     scale = np.where(cv > 0, mean * np.maximum(cv, 1e-12) ** 2, 1.0)
@@ -50,12 +54,18 @@ def decision_kernel(mean: np.ndarray, cv: np.ndarray, dt: float) -> np.ndarray:
     k = np.diff(cdf, axis=1)
     fixed = (cv <= 0) | (mean <= 0)
     one_hot = np.zeros_like(k)
-    one_hot[np.arange(len(mean)), np.minimum(np.rint(mean / dt).astype(np.int64), kmax - 1)] = 1.0
-    k = np.where(fixed[:, None], one_hot, k)
-    k[:, -1] += np.maximum(0.0, 1.0 - k.sum(axis=1))
-    last = int(np.nonzero((k > TAIL).any(axis=0))[0].max()) + 1 if k.size else 1
-    k[:, last - 1] += k[:, last:].sum(axis=1)
-    return k[:, :last]
+    one_hot[np.arange(len(mean)), np.minimum(np.rint(mean / dt).astype(np.int64), kmax_s - 1)] = 1.0
+    k = np.where(fixed[:, None], one_hot, np.where(col[None, :] < kmax_s[:, None], k, 0.0))
+    rows = np.arange(len(mean))
+    k[rows, kmax_s - 1] += np.maximum(0.0, 1.0 - np.cumsum(k, axis=1)[:, -1])
+    # each row's last step above TAIL takes the mass after it
+    big = k > TAIL
+    last_s = np.where(big.any(axis=1), kmax - 1 - np.argmax(big[:, ::-1], axis=1), 0)  # (S,)
+    after = col[None, :] > last_s[:, None]
+    tail = np.cumsum(np.where(after, k, 0.0), axis=1)[:, -1]
+    k = np.where(after, 0.0, k)
+    k[rows, last_s] += tail
+    return k[:, :int(last_s.max(initial=0)) + 1]
 
 
 class ControlPlan:
