@@ -51,11 +51,21 @@ def run(args: argparse.Namespace) -> int:
 
     res = calibrate(args.target, write=not args.no_write, force=args.force, out=args.out, des=not args.no_des,
                     plots=not args.no_plots, quick=args.quick, progress=None if args.quiet else main_progress,
-                    argv=["batsim", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("batsim") else None)
-    if args.quiet:
+                    argv=_argv())
+    return _show(res, report_text(res), args.quiet)
+
+
+def _argv() -> list[str] | None:
+    """The command line as the user typed it, for the manifest (None when not run as `batsim`)."""
+    return ["batsim", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("batsim") else None
+
+
+def _show(res, text: str, quiet: bool) -> int:  # type: ignore[no-untyped-def]
+    """Print the report (or, with --quiet, only the output folder); exit code 0."""
+    if quiet:
         print(res.out_dir)
         return 0
-    print(report_text(res), end="")
+    print(text, end="")
     if res.out_dir is not None:
         print(f"wrote {res.out_dir}/")
     return 0
@@ -72,11 +82,5 @@ def _joint(args: argparse.Namespace, progress) -> int:  # type: ignore[no-untype
 
     res = calibrate_joint(args.target, write=not args.no_write, out=args.out, quick=args.quick,
                           progress=None if args.quiet else progress,
-                          argv=["batsim", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith("batsim") else None)
-    if args.quiet:
-        print(res.out_dir)
-        return 0
-    print(report_text(res), end="")
-    if res.out_dir is not None:
-        print(f"wrote {res.out_dir}/")
-    return 0
+                          argv=_argv())
+    return _show(res, report_text(res), args.quiet)
