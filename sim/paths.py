@@ -58,8 +58,18 @@ def study_calibration(start: str | Path | None = None) -> Path | None:
     for d in [base, *base.parents]:
         c = d / "calibration"
         if (c / "parameters").is_dir():
-            return None if _same(c, shipped) else c
+            # a batsim checkout's own calibration/ is the shipped data (an installed batsim run
+            # inside a checkout), not a study that would define every id a second time
+            return None if _same(c, shipped) or _is_batsim_checkout(d) else c
     return None
+
+
+def _is_batsim_checkout(d: Path) -> bool:
+    """True when ``d`` holds batsim's own pyproject.toml (a source checkout)."""
+    try:
+        return 'name = "batsim"' in (d / "pyproject.toml").read_text(encoding="utf-8")[:4000]
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def study_folder(start: str | Path | None = None) -> Path | None:

@@ -67,3 +67,16 @@ def test_a_registry_with_a_missing_root_is_bad_input(tmp_path):
         load_registry([ROOT / "calibration", tmp_path / "nope"])
     assert "parameter registry folder not found" in str(e.value.problems[0])
     assert Path(e.value.problems[0].file) == tmp_path / "nope" / "parameters"
+
+
+def test_a_batsim_checkout_is_not_taken_for_a_study(tmp_path):
+    """An installed batsim run inside a source checkout must not read the checkout's registry a
+    second time as a study (every id would be a duplicate)."""
+    from sim.paths import study_calibration
+
+    (tmp_path / "calibration" / "parameters").mkdir(parents=True)
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "batsim"\n', encoding="utf-8")
+    assert study_calibration(tmp_path / "scenarios") is None
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "my-study"\n', encoding="utf-8")
+    assert study_calibration(tmp_path / "scenarios") == (tmp_path / "calibration").resolve()
