@@ -270,9 +270,10 @@ def test_an_interrupted_pool_leaves_no_thread_that_exit_would_wait_on():
     before = set(cfp._threads_wakeups)
     gen = ProcessExecutor(2).run(FunctionEvaluator(_slow), tasks)
     next(gen)                                      # the pool runs, its queue is full
+    # taken before the interrupt: the registry is weak, so a thread that ends at once drops out of it
+    threads = [t for t in cfp._threads_wakeups if t not in before]
     t0 = time.monotonic()
     gen.close()                                    # what Ctrl-C does to the running sweep
-    threads = [t for t in cfp._threads_wakeups if t not in before]
     for t in threads:
         t.join(EXIT_BOUND)
     assert threads and not any(t.is_alive() for t in threads), "a pool thread would block the exit"

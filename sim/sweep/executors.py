@@ -115,6 +115,41 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             p.join(1.0)
 
 
+class _SigintDeferred:
+    """Hold Ctrl-C while the pool may be starting a worker, then raise it.
+
+    ``pool.submit`` may start a worker, which writes the worker's set-up to the forkserver. A
+    KeyboardInterrupt in the middle of that write leaves the forkserver's child reading a
+    truncated pickle, and it prints a traceback to the user's terminal. So during a submit a
+    SIGINT is only recorded; it is raised once the write is complete. Only the main thread can
+    install signal handlers; elsewhere this does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.hit = False
+        self.saved: Any = None
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.hit = True
+
+    def __enter__(self) -> "_SigintDeferred":
+        if threading.current_thread() is threading.main_thread():
+            self.saved = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        saved, self.saved = self.saved, None
+        if saved is None:
+            return
+        signal.signal(signal.SIGINT, saved)
+        if self.hit:           # deliver the held Ctrl-C to the handler it was meant for
+            self.hit = False
+            if callable(saved):
+                saved(signal.SIGINT, None)
+            elif saved == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
+
+
 def _work(task: ChunkTask) -> ChunkResult:
     """Worker side of the pool: evaluate one chunk with the evaluator set by the initializer."""
     return evaluate_chunk(_EVALUATOR, task)
@@ -155,7 +190,8 @@ class ProcessExecutor:
                     task = next(it, None)
                     if task is None:
                         break
-                    pending.add(pool.submit(_work, task))
+                    with _SigintDeferred():
+                        pending.add(pool.submit(_work, task))
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)

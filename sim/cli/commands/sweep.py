@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing.util as mp_util
 import os
 import signal
 import sys
@@ -157,6 +158,10 @@ def _interrupts() -> Iterator[None]:
         # of numpy/pyarrow/scipy (1.5-1.8 s measured on a loaded 2-CPU machine) or any exit handler
         with contextlib.suppress(Exception):
             sys.stdout.flush()
+        with contextlib.suppress(Exception):
+            # the stopped pool's semaphores: unregister them, or the resource tracker warns of leaks
+            # on the user's terminal (finalizers of priority >= 0 only: none of them joins a process)
+            mp_util._run_finalizers(0)
         _exit_now(b"batsim: interrupted; finished chunks are kept (rerun with --resume)\n")
     finally:
         if not hits:
