@@ -166,3 +166,34 @@ def test_price_index_peak_and_step_weighted_mean_per_material():
 def test_no_recorded_prices_give_undefined_price_kpis():
     out = kpis.price_kpis(traj(np.zeros(3), np.full(3, 7.0)), ["graphite"])
     assert np.isnan(out["price_index_peak"]["graphite"][0]) and np.isnan(out["price_index_mean"]["graphite"][0])
+
+
+# ---- one definition in README, the code and `batsim explain` ---------------------------------
+
+PHRASES = {"peak_shortfall_fraction": ("largest share of planned output lost over a rolling four-week (28-day) window",
+                                       "so the arrival of single lots does not set it"),
+           "days_until_stockout": ("first step in which an export control actually binds",
+                                   "suspended before it bit")}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("``", "").replace("`", "").split())
+
+
+@pytest.mark.parametrize("kpi", sorted(PHRASES))
+def test_readme_code_and_explain_define_the_kpi_in_the_same_words(kpi):
+    from conftest import ROOT
+    from sim.provenance.explain_kpi import FORMULAS
+
+    readme = _norm((ROOT / "README.md").read_text(encoding="utf-8"))
+    readme = readme[readme.index(f"- {kpi} —"):][:600]
+    for where, text in (("README", readme), ("kpis.py", _norm(kpis.__doc__ or "")), ("explain", _norm(FORMULAS[kpi]))):
+        for phrase in PHRASES[kpi]:
+            assert phrase in text, (where, phrase)
+
+
+def test_explain_gives_the_price_kpis_formulas(cli):
+    for name in kpis.PRICE_KPIS:
+        code, out, err = cli("explain", name)
+        assert code == 0, err
+        assert "delivered-price index" in out or "price_index" in out

@@ -19,14 +19,15 @@ FORMULAS: dict[str, str] = {
     "cell_output_shortfall_gwh": "sum over steps of (planned_output - cell_output) x step length; planned_output = "
                                  "min(demand, utilisation x cell_capacity), cell_output = planned_output x the share "
                                  "the anode material on hand allows",
-    "peak_shortfall_fraction": f"max over rolling {WINDOW_DAYS:.0f}-day (four-week) windows of (planned_output - "
-                               "cell_output) / planned_output, each summed over the window's steps weighted by the "
-                               "days of each step in the window, so single lots do not set it (a monthly step is "
-                               "its own window)",
+    "peak_shortfall_fraction": "the largest share of planned output lost over a rolling four-week (28-day) "
+                               "window: (planned_output - cell_output) / planned_output, each summed over the "
+                               "window's steps weighted by step length, so the arrival of single lots does not set "
+                               "it (a monthly step is its own window)",
     "days_until_stockout": "day of the first step (on or after the first step in which an export control actually "
-                           "binds) in which material shortage limits output, minus that binding day; a control "
-                           "suspended before it bit does not count; the run's start if no control binds (the first "
-                           "control's effective date for an engine that does not report binding)",
+                           "binds) in which material shortage limits output, minus that binding day (not the "
+                           "effective date of a control that was suspended before it bit); the run's start if no "
+                           "control binds (the first control's effective date for an engine that does not report "
+                           "binding)",
     "recovery_date": f"the step after the last one with shortfall_fraction > {RECOVERY_THRESHOLD:.0%}, if output was "
                      f"limited and then stays within {RECOVERY_THRESHOLD:.0%} of plan for {RECOVERY_DAYS:.0f} days "
                      "to the end",
@@ -53,14 +54,23 @@ DES_FORMULAS: dict[str, str] = {
     "licence_applications": "DES only: number of licence applications",
 }
 
+REGION_FORMULAS: dict[str, str] = {
+    "price_index_peak": "per importer and material (summary.json regions): max over steps of price_index, the "
+                        "delivered-price index the importer pays (1 = before any control); null where the run "
+                        "records no prices",
+    "price_index_mean": "per importer and material (summary.json regions): mean of price_index over the run, "
+                        "weighted by step length; null where the run records no prices",
+}
+FORMULA_ONLY = {**DES_FORMULAS, **REGION_FORMULAS}     # explained by formula, not recomputed for a scenario
+
 
 def is_kpi(name: str) -> bool:
-    """True for a KPI key of summary.json (stock-flow or DES)."""
-    return name in FORMULAS or name in DES_FORMULAS
+    """True for a KPI key of summary.json (stock-flow, DES, or per importer in ``regions``)."""
+    return name in FORMULAS or name in FORMULA_ONLY
 
 
 def kpi_names() -> list[str]:
-    return [*FORMULAS, *DES_FORMULAS]
+    return [*FORMULAS, *FORMULA_ONLY]
 
 
 def _n(v: float, unit: str = "") -> str:
@@ -219,9 +229,9 @@ ARITHMETIC: dict[str, Callable[[_Run], list[str]]] = {
 
 def explain_kpi(name: str, scenario: Any | None = None, top: int = 5, local: Any = None) -> dict[str, Any]:
     """The explanation as data: formula, unit, and (with a scenario) value, arithmetic and drivers."""
-    out: dict[str, Any] = {"kpi": name, "formula": FORMULAS.get(name) or DES_FORMULAS[name],
-                           "unit": KPI_UNITS.get(name, "")}
-    if scenario is None or name in DES_FORMULAS:
+    out: dict[str, Any] = {"kpi": name, "formula": FORMULAS.get(name) or FORMULA_ONLY[name],
+                           "unit": KPI_UNITS.get(name, "index" if name in REGION_FORMULAS else "")}
+    if scenario is None or name in FORMULA_ONLY:
         return out
     import sim
 

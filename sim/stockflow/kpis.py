@@ -2,7 +2,7 @@
 
 Definitions (also in README):
 - ``cell_output_shortfall_gwh``: planned minus actual cell output, summed over the run (GWh).
-- ``peak_shortfall_fraction``: the largest share of planned output lost over any rolling
+- ``peak_shortfall_fraction``: the largest share of planned output lost over a rolling
   four-week (28-day) window: shortfall summed over the window's steps (weighted by the days of
   each step inside the window) over planned output summed the same way, so the arrival of single
   lots does not set it. A monthly step is its own window; a run shorter than 28 days is one window.
