@@ -186,6 +186,8 @@ def test_run_importer_on_a_market_run_through_the_engine_call(cli, tmp_path, mon
     folder = tmp_path / "graphite-controls-2025"
     d = strict((folder / "summary.json").read_text(encoding="utf-8"))
     assert d["importer"] == "EU" and d["cell_output_shortfall_gwh"] == 0.0 and set(d["regions"]) == {"US", "EU"}
+    m = strict((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert m["importer"] == "EU" and m["importers"] == ["US", "EU"]
     assert "importer EU (of US, EU" in out
     assert (folder / "plots" / "price_index.png").is_file() and (folder / "plots" / "shortfall_by_importer.png").is_file()
     code, stdout, err = cli("run", MAIN, "--importer", "KR", "--out", tmp_path / "bad", "--no-plots")
