@@ -6,11 +6,12 @@
 >>> res.summary()["peak_shortfall_fraction"]
 >>> res.timeseries()            # pandas DataFrame, tidy
 >>> res.write("outputs/")       # the same files as `batsim run`
+>>> res.importers, res.importer  # every importing region of the run, and the one in focus
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ from .scenario.load import load_document
 from .stockflow import kpis as _kpis
 from .stockflow.blocks import simulate_blocks
 from .stockflow.engine import Trajectory
-from .stockflow.ensemble import run_kpis
+from .stockflow.ensemble import BLOCK
+from .stockflow.kpis import ImporterKPIs
+from .stockflow.market_types import MarketTrajectory, single
 
 ENGINES = ("stockflow", "des", "hybrid")
 
@@ -36,7 +39,12 @@ def load_scenario(path: str | Path, registry: Registry | None = None) -> Scenari
 
 @dataclass(repr=False)
 class Result:
-    """A finished run: the scenario, resolved values, trajectory and KPIs (arrays over samples)."""
+    """A finished run: the scenario, resolved values, trajectory and KPIs (arrays over samples).
+
+    ``trajectory`` and ``kpis`` are those of the importer in focus (``importer``); ``market`` holds
+    every importer's trajectory and ``regions`` every importer's KPIs (one region for a run without
+    a market). :meth:`for_importer` gives the same run seen from another importer.
+    """
 
     scenario: Scenario
     resolved: Resolved
@@ -44,6 +52,42 @@ class Result:
     kpis: dict[str, np.ndarray]
     engine: str
     seed: int
+    market: MarketTrajectory | None = None
+    regions: dict[str, ImporterKPIs] | None = None
+
+    def __post_init__(self) -> None:
+        if self.market is None:
+            self.market = single(self.trajectory)
+        if self.regions is None:
+            self.regions = {self.market.focus: ImporterKPIs(self.kpis, _kpis.price_kpis(self.trajectory,
+                                                                                            self.market.materials))}
+
+    @property
+    def importer(self) -> str:
+        """The code of the importing region in focus (summary.json's top-level KPIs are its)."""
+        assert self.market is not None
+        return self.market.focus
+
+    @property
+    def importers(self) -> list[str]:
+        """Every importing region of the run, by code."""
+        assert self.market is not None
+        return self.market.codes
+
+    @classmethod
+    def from_market(cls, scn: Scenario, res: Resolved, market: MarketTrajectory, engine: str = "stockflow",
+                    seed: int = 0, regions: dict[str, ImporterKPIs] | None = None) -> "Result":
+        """A result from a market run's trajectories (KPIs computed unless given), in the market's focus."""
+        regions = regions if regions is not None else _kpis.compute_market(market)
+        return cls(scenario=scn, resolved=res, trajectory=market.focused, kpis=regions[market.focus].kpis,
+                   engine=engine, seed=seed, market=market, regions=regions)
+
+    def for_importer(self, code: str) -> "Result":
+        """The same run with ``code`` in focus; BadInput naming the importers (with a did-you-mean) if unknown."""
+        assert self.market is not None and self.regions is not None
+        check_importer(code, self.importers)
+        mt = self.market.with_focus(code)
+        return replace(self, market=mt, trajectory=mt.focused, kpis=self.regions[code].kpis)
 
     @property
     def samples(self) -> int:
@@ -103,9 +147,53 @@ class Result:
         return write_run(self, Path(out), plots=plots, argv=argv, plot_format=plot_format, xlsx=xlsx)
 
 
+def check_importer(code: str, importers: list[str], where: str = "--importer") -> None:
+    """BadInput (exit 2 in the CLI) unless ``code`` is one of ``importers``: the list and a did-you-mean."""
+    if code in importers:
+        return
+    from difflib import get_close_matches
+
+    from .core.errors import bad, show
+
+    near = get_close_matches(code.upper() if isinstance(code, str) else str(code), importers, n=1, cutoff=0.3)
+    raise bad(where, f"unknown importer '{show(code)}'; this run's importers are {', '.join(importers)}",
+              (f"did you mean '{near[0]}'? " if near else "") + "give one of the codes listed")
+
+
+def _simulate(scn: Scenario, res: Resolved, record: str) -> MarketTrajectory:
+    """The one call into the engine: every importer's trajectory for the resolved samples."""
+    return single(simulate_blocks(scn, res, record=record))
+
+
+def _light(parts: list[Trajectory]) -> Trajectory:
+    """Blocks of a KPI-only run joined into one trajectory without series (shock and bind days kept)."""
+    cat = lambda name: (None if getattr(parts[0], name, None) is None      # noqa: E731
+                        else np.concatenate([getattr(p, name) for p in parts]))
+    t = Trajectory(structure=parts[0].structure, t_days=parts[0].t_days, dt_days=parts[0].dt_days, series={},
+                   shock_day=cat("shock_day"), mass_error_max=max(p.mass_error_max for p in parts))
+    bind = cat("bind_day")
+    if bind is not None:
+        t.bind_day = bind       # type: ignore[attr-defined]
+    return t
+
+
+def _kpis_only(scn: Scenario, res: Resolved, block: int = BLOCK) -> tuple[MarketTrajectory, dict[str, ImporterKPIs]]:
+    """Every importer's KPIs block by block (memory bounded); the trajectories returned hold no series."""
+    parts: list[dict[str, ImporterKPIs]] = []
+    blocks: list[MarketTrajectory] = []
+    for a in range(0, res.samples, block):
+        mt = _simulate(scn, res.slice(a, min(a + block, res.samples)), "summary")
+        parts.append(_kpis.compute_market(mt))
+        blocks.append(replace(mt, importers={c: _light([t]) for c, t in mt.importers.items()}))   # series dropped
+    codes = blocks[0].codes
+    light = {c: _light([b.importers[c] for b in blocks]) for c in codes}
+    return replace(blocks[0], importers=light), {c: ImporterKPIs.concat([p[c] for p in parts]) for c in codes}
+
+
 def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine: str = "stockflow",
         given: dict[str, np.ndarray] | None = None, record: str | None = None,
-        uncertain: bool | None = None, replications: int = 1, workers: int | None = None) -> Result:
+        uncertain: bool | None = None, replications: int = 1, workers: int | None = None,
+        importer: str | None = None) -> Result:
     """Run a scenario. ``samples > 1`` draws every ranged parameter from its distribution.
 
     ``given`` fixes parameter ids to arrays of length ``samples`` (a sweep's design).
@@ -114,6 +202,8 @@ def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine
     nominal value whatever ``samples`` is (a sweep's design varies only its own columns).
     Engines ``des`` and ``hybrid`` (sim.des, docs/des.md) run ``replications`` stochastic
     replications on ``workers`` processes; each replication is one sample of the result.
+    ``importer`` puts that importing region in focus (default: the scenario's ``importer``);
+    an unknown code raises BadInput listing the run's importers.
     """
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if engine not in ENGINES:
@@ -123,15 +213,19 @@ def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine
     if engine != "stockflow":
         from .des import run_des
 
-        return run_des(scn, samples=samples, seed=seed, engine=engine, given=given, replications=replications,
-                       workers=workers, uncertain=uncertain)
+        out = run_des(scn, samples=samples, seed=seed, engine=engine, given=given, replications=replications,
+                      workers=workers, uncertain=uncertain)
+        return out if importer is None else out.for_importer(importer)
     if replications != 1:
         raise ValueError("replications apply to the des and hybrid engines; the stock-flow engine is deterministic")
     res = resolve(scn, samples=samples, seed=seed, given=given, uncertain=uncertain)
     record = record or ("full" if samples <= 2000 else "summary")
     if record == "summary":      # KPIs only: blocks of samples, bounded memory
-        traj, k = run_kpis(scn, res)
+        mt, regions = _kpis_only(scn, res)
     else:
-        traj = simulate_blocks(scn, res, record=record)
-        k = _kpis.compute(traj)
-    return Result(scenario=scn, resolved=res, trajectory=traj, kpis=k, engine=engine, seed=seed)
+        mt = _simulate(scn, res, record)
+        regions = _kpis.compute_market(mt)
+    if importer is not None:
+        check_importer(importer, mt.codes)
+        mt = mt.with_focus(importer)
+    return Result.from_market(scn, res, mt, engine=engine, seed=seed, regions=regions)

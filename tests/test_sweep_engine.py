@@ -75,8 +75,9 @@ def test_kept_series_agree_with_the_kpis(mc_run):
         for _, row in t[t["series"] == "shortfall_fraction"].iterrows():
             kept[int(row["sample"])] = np.asarray(row["values"], dtype=float)
     assert len(kept) == 600                                  # fewer samples than the subsample size: all kept
-    for s in (0, 137, 599):
-        assert kept[s].max() == pytest.approx(r.kpis["peak_shortfall_fraction"][s], rel=1e-6)
+    for s in (0, 137, 599):   # the KPI is a planned-weighted mean over 4-week windows: within each window's range
+        k, f = r.kpis["peak_shortfall_fraction"][s], kept[s]
+        assert max(f[i:i + 4].min() for i in range(len(f) - 3)) - 1e-6 <= k <= f.max() + 1e-6
 
 
 def test_design_columns_are_the_factors_in_their_units(mc_run):

@@ -28,6 +28,11 @@ class Comparison:
     samples: int
     seed: int
 
+    @property
+    def importer(self) -> str:
+        """The importer whose KPIs are compared (each result's focus; the same in every scenario)."""
+        return ", ".join(dict.fromkeys(str(getattr(r, "importer", "")) for r in self.results))
+
     def kpi_rows(self) -> list[dict[str, Any]]:
         """One row per scenario and KPI: value (median), p05/p50/p95 and the paired difference from the first."""
         ref = self.results[0]
@@ -53,6 +58,7 @@ class Comparison:
                         row.update(diff_p05=round(float(lo), 6), diff_p95=round(float(hi), 6))
                 if k in DATE_KPIS:
                     row["unit"] = "date (difference in days)"
+                row["importer"] = summ.get("importer")       # last: the earlier columns keep their places
                 rows.append(row)
         return rows
 
@@ -117,7 +123,7 @@ class Comparison:
         heads = ("cell_output_shortfall_gwh", "peak_shortfall_fraction", "days_until_stockout", "recovery_date",
                  "jobs_at_risk_peak", "sic_anode_share_end")
         rows = {(r["scenario"], r["kpi"]): r for r in self.kpi_rows()}
-        table = [["KPI", *self.labels]]
+        table = [[f"KPI (importer {self.importer})", *self.labels]]
         for k in heads:
             cells = [k]
             for i, lab in enumerate(self.labels):
@@ -180,12 +186,14 @@ def labels_for(scenarios: Sequence[Any]) -> list[str]:
     return out
 
 
-def compare(scenarios: Sequence[Any], samples: int = 1, seed: int = 0, engine: str = "stockflow") -> Comparison:
-    """Run each scenario (paths or loaded) with the same seed: common random numbers for shared inputs."""
+def compare(scenarios: Sequence[Any], samples: int = 1, seed: int = 0, engine: str = "stockflow",
+            importer: str | None = None) -> Comparison:
+    """Run each scenario (paths or loaded) with the same seed: common random numbers for shared inputs;
+    ``importer`` puts that importing region in focus in every one (default: each scenario's importer)."""
     from ..api import load_scenario, run
 
     if len(scenarios) < 2:
         raise ValueError("compare needs at least two scenarios")
     scns = [s if hasattr(s, "quantities") else load_scenario(s) for s in scenarios]
-    results = [run(s, samples=samples, seed=seed, engine=engine, record="full") for s in scns]
+    results = [run(s, samples=samples, seed=seed, engine=engine, record="full", importer=importer) for s in scns]
     return Comparison(results=results, labels=labels_for(scns), samples=samples, seed=seed)

@@ -87,6 +87,27 @@ def _kpis(rep: Report) -> str:
             "<code>batsim explain KPI --scenario FILE</code>.</p>" + _table(head, rows, cls, tid="kpi-table"))
 
 
+def _importers(rep: Report) -> str:
+    """Each importing region's headline KPIs and price index peak by material (summary.json ``regions``)."""
+    from .report import HEADLINE
+
+    regions = rep.summary.get("regions") or {}
+    units = rep.summary.get("units") or {}
+    mats = sorted({m for r in regions.values() for m in (r.get("price_index_peak") or {})})
+    rows, cls = [], []
+    for code, r in regions.items():
+        focus = code == rep.summary.get("importer")
+        row = [f"<td>{esc(code)}{' (in focus)' if focus else ''}</td>"]
+        row += [_td(r.get(k), True, units.get(k, "")) for k in HEADLINE]
+        row += [_td((r.get("price_index_peak") or {}).get(m), True) for m in mats]
+        rows.append(row)
+        cls.append("headline" if focus else "")
+    head = ["importer", *HEADLINE, *(f"price_index_peak {m}" for m in mats)]
+    note = ("The top-level KPIs above are the importer in focus; <code>batsim run SCENARIO --importer CODE</code> "
+            "puts another in focus. A price index of — means the run records no prices (no market).")
+    return f"<p class=note>{note}</p>" + _table(head, rows, cls, tid="importer-table")
+
+
 def _drivers(rep: Report) -> str:
     parts = [f"<p class=note>{esc(rep.drivers_note)}</p>"]
     for k, ds in rep.drivers.items():
@@ -168,10 +189,12 @@ def render(rep: Report) -> str:
     sub = (f"{'Sweep' if rep.kind == 'sweep' else 'Run'} of scenario <code>{esc(s.get('scenario'))}</code> · "
            f"engine {esc(s.get('engine') or 'stockflow')} · seed {esc(seed_of(rep.manifest))} · "
            f"{esc(s.get('samples') or s.get('evaluations'))} sample(s)"
+           + (f" · importer {esc(s.get('importer'))}" if s.get("importer") else "")
            + (f" · method {esc(s.get('method'))}" if rep.kind == "sweep" else ""))
     sections = [
         ("question", "The question", f"<p>{esc(rep.description) or esc(rep.title)}</p>"),
-        ("kpis", "Key outcomes", _kpis(rep)),
+        ("kpis", "Key outcomes" + (f" for importer {s['importer']}" if s.get("importer") else ""), _kpis(rep)),
+        *([("importers", "By importer", _importers(rep))] if s.get("regions") else []),
         ("plots", "Plots", "".join(_plot(p) for p in rep.plots) or "<p>No plots in this folder.</p>"),
         ("drivers", "What drives the headline KPIs", _drivers(rep)),
         ("claims", "Cited claims beside the model's figures", _claims(rep)),

@@ -78,6 +78,8 @@ def build(result: Any, argv: list[str] | None = None) -> dict[str, Any]:
         "engine": result.engine,
         "samples": result.samples,
         "seed": result.seed,
+        "importer": getattr(result, "importer", None),
+        "importers": list(getattr(result, "importers", None) or []),
         "calendar": {"start": scn.calendar.start.isoformat(), "end": scn.calendar.end.isoformat(),
                      "step": scn.calendar.step, "steps": scn.calendar.n},
         "command": argv,

@@ -1,4 +1,5 @@
-"""Plots of a run for a brief: supply by origin against demand, inventory cover, shortfall, Si/C share.
+"""Plots of a run for a brief: supply by origin against demand, inventory cover, shortfall, Si/C share;
+for market runs also the price index by material and the shortfall of every importer.
 
 Titled (saying which engine made them), axes labelled with units, labels from names (not ids),
 policy dates marked so that dates a day apart stay distinct, the stock-out day marked, and a
@@ -16,7 +17,8 @@ import numpy as np
 from ..core.calendar import DAYS_PER_YEAR
 from .figstyle import add_caption, caption, pyplot, save
 
-_COLORS = {"CN": "#c0392b", "ALLIED": "#2980b9", "US": "#27ae60", "ROW": "#8e44ad"}
+_COLORS = {"CN": "#c0392b", "ALLIED": "#2980b9", "US": "#27ae60", "ROW": "#8e44ad", "EU": "#d4ac0d", "JP": "#e84393",
+           "KR": "#17a589"}
 _EVENT_STYLE = {"announced": ("#7f8c8d", ":"), "effective": ("#c0392b", "--"), "suspended": ("#2980b9", "-."),
                 "reinstated": ("#8e44ad", (0, (5, 1)))}
 ENGINE_NAMES = {"stockflow": "stock-flow engine", "des": "discrete-event engine",
@@ -69,10 +71,10 @@ def policy_marks(result: Any) -> list[Mark]:
 
 def stockout_day(result: Any) -> float | None:
     """Run day of the stock-out (median over samples where there is one), or None."""
+    from ..stockflow.kpis import stockout_origin
+
     k = np.asarray(result.kpis.get("days_until_stockout", [np.nan]), dtype=float)
-    shock = result.trajectory.shock_day
-    origin = np.zeros_like(k) if shock is None else np.where(np.isnan(shock), 0.0, shock)
-    day = k + origin
+    day = k + stockout_origin(result.trajectory)
     good = day[np.isfinite(day)]
     if good.size == 0 or good.size * 2 <= day.size and day.size > 1:
         return None
@@ -240,18 +242,54 @@ def share_plot(result: Any, folder: Path, fmt: str) -> Path:
                   folder / "sic_share", fmt)
 
 
+def price_plot(result: Any, folder: Path, fmt: str) -> Path | None:
+    """The delivered-price index the importer in focus pays, one line per material (None if not recorded)."""
+    p = result.market.price_index() if getattr(result, "market", None) is not None else None
+    if p is None:
+        return None
+    fig, (ax,), _, x = _start(result)
+    colors = ("#2c3e50", "#16a085", "#d35400", "#8e44ad", "#7f8c8d")
+    for m, name in enumerate(result.market.materials):
+        band(ax, x, p[:, :, m], f"{material_name(result.scenario, name)} price index", colors[m % len(colors)])
+    ax.axhline(1.0, color="0.6", lw=0.8, ls=":")
+    ax.set_ylim(0, _top(np.nanquantile(p, 0.95, axis=1)))
+    ax.set_ylabel("price index (1 = before any control)")
+    who = region_name(result.scenario, result.importer)
+    return finish(fig, [ax], result, f"Delivered price index by material, paid by {who}", folder / "price_index", fmt)
+
+
+def importers_plot(result: Any, folder: Path, fmt: str) -> Path | None:
+    """Shortfall (% of planned output) of every importer, the importer in focus drawn heavy (None with one importer)."""
+    market = getattr(result, "market", None)
+    if market is None or len(market.codes) < 2:
+        return None
+    fig, (ax,), _, x = _start(result)
+    top = [np.array([5.0])]
+    for code, traj in market.importers.items():
+        frac = traj.series["shortfall_fraction"] * 100
+        mine = code == market.focus
+        label = region_name(result.scenario, code) + (" (importer in focus)" if mine else "")
+        band(ax, x, frac, label, _COLORS.get(code), lw=2.6 if mine else 1.1, zorder=3 if mine else 2,
+             alpha=1.0 if mine else 0.75)
+        top.append(np.nanquantile(frac, 0.95, axis=1))
+    ax.set_ylim(0, min(100.0, _top(*top)))
+    ax.set_ylabel("shortfall (% of planned output)")
+    return finish(fig, [ax], result, "Cell output shortfall by importer", folder / "shortfall_by_importer", fmt)
+
+
 def _thousands() -> Any:
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
-PLOTS = (supply_plot, cover_plot, shortfall_plot, share_plot)
+PLOTS = (supply_plot, cover_plot, shortfall_plot, share_plot, price_plot, importers_plot)
 
 
 def write_plots(result: Any, folder: str | Path, fmt: str = "png") -> list[Path]:
-    """Write the standard plots into ``folder`` as ``fmt`` (png, svg or pdf); returns their paths."""
+    """Write the standard plots into ``folder`` as ``fmt`` (png, svg or pdf); returns their paths
+    (the price and by-importer plots only when the run has prices or several importers)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with np.errstate(all="ignore"):
-        return [plot(result, folder, fmt) for plot in PLOTS]
+        return [p for p in (plot(result, folder, fmt) for plot in PLOTS) if p is not None]

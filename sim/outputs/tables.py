@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..core.calendar import DAYS_PER_YEAR
-from ..stockflow.kpis import DATE_KPIS, KPI_UNITS
+from ..stockflow.kpis import DATE_KPIS, KPI_UNITS, PRICE_KPIS
 
 Row = tuple[str, str, str, str, str, np.ndarray]   # variable, region, material, unit, kind, (T,S) values
 
@@ -19,7 +19,28 @@ COLUMNS = ("time", "variable", "region", "material", "unit", "value")
 
 
 def series_rows(result: Any) -> Iterator[Row]:
-    """Every recorded series as (variable, region, material, unit, (T,S) array)."""
+    """Every recorded series as (variable, region, material, unit, (T,S) array): all of the importer in
+    focus, then per importer (``region`` = the importer) its price index by material and, for the
+    other importers of a market run, their planned output, output, shortfall and shortfall fraction."""
+    yield from _focus_rows(result)
+    market = getattr(result, "market", None)
+    if market is None:
+        return
+    for code, traj in market.importers.items():
+        s = traj.series
+        if code != market.focus:
+            for var in ("planned_output", "cell_output", "shortfall"):
+                if var in s:
+                    yield var, code, "cells", "GWh/year", s[var] * DAYS_PER_YEAR
+            if "shortfall_fraction" in s:
+                yield "shortfall_fraction", code, "cells", "dimensionless", s["shortfall_fraction"]
+        p = s.get("price_index")
+        if p is not None:
+            for m, name in enumerate(market.materials):
+                yield "price_index", code, name, "index", p[:, :, m]
+
+
+def _focus_rows(result: Any) -> Iterator[Row]:
     traj, st = result.trajectory, result.trajectory.structure
     s = traj.series
     imp = st.regions[st.importer]
@@ -106,26 +127,51 @@ def kpi_value(name: str, arr: np.ndarray, cal: Any) -> Any:
     return round(v, 6)
 
 
+def _quantiles(name: str, arr: np.ndarray, cal: Any) -> dict[str, Any] | None:
+    """p05/p50/p95 over the samples where a KPI is defined, and the share of samples it is defined in."""
+    a = np.asarray(arr, dtype=float)
+    good = a[~np.isnan(a)]
+    if good.size == 0:
+        return None
+    p = np.quantile(good, [0.05, 0.5, 0.95])
+    vals = [cal.date_of(x).isoformat() for x in p] if name in DATE_KPIS else [round(float(x), 6) for x in p]
+    return {"p05": vals[0], "p50": vals[1], "p95": vals[2], "defined_in": round(good.size / a.size, 4)}
+
+
+def kpi_section(kpis: dict[str, np.ndarray], cal: Any, samples: int) -> dict[str, Any]:
+    """Every KPI's value (median over samples) and, for ensembles, its ``quantiles``."""
+    out: dict[str, Any] = {name: kpi_value(name, kpis[name], cal) for name in KPI_UNITS}
+    if samples > 1:
+        out["quantiles"] = {name: _quantiles(name, kpis[name], cal) for name in KPI_UNITS}
+    return out
+
+
+def region_section(reg: Any, cal: Any, samples: int) -> dict[str, Any]:
+    """One importer's entry in summary.json ``regions``: the KPIs as at the top level, plus the
+    price index peak and mean by material (with their quantiles for ensembles)."""
+    out = kpi_section(reg.kpis, cal, samples)
+    q = out.pop("quantiles", None)
+    for name in PRICE_KPIS:
+        out[name] = {m: kpi_value(name, a, cal) for m, a in reg.prices.get(name, {}).items()}
+        if q is not None:
+            q[name] = {m: _quantiles(name, a, cal) for m, a in reg.prices.get(name, {}).items()}
+    if q is not None:
+        out["quantiles"] = q
+    return out
+
+
 def summary(result: Any) -> dict[str, Any]:
-    """summary.json: every KPI (median over samples), with quantiles and claims when relevant."""
+    """summary.json: every KPI of the importer in focus (median over samples), with quantiles and claims
+    when relevant; ``importer`` names it, ``regions`` holds the same for every importing region."""
     cal = result.scenario.calendar
-    k = result.kpis
     out: dict[str, Any] = {"scenario": result.scenario.id, "title": result.scenario.title,
-                           "engine": result.engine, "samples": result.samples, "seed": result.seed}
-    for name in KPI_UNITS:
-        out[name] = kpi_value(name, k[name], cal)
+                           "engine": result.engine, "samples": result.samples, "seed": result.seed,
+                           "importer": result.importer}
+    sec = kpi_section(result.kpis, cal, result.samples)
+    q = sec.pop("quantiles", None)
+    out.update(sec)
     out["units"] = dict(KPI_UNITS)
-    if result.samples > 1:
-        q = {}
-        for name in KPI_UNITS:
-            a = np.asarray(k[name], dtype=float)
-            good = a[~np.isnan(a)]
-            if good.size == 0:
-                q[name] = None
-                continue
-            p = np.quantile(good, [0.05, 0.5, 0.95])
-            vals = [cal.date_of(x).isoformat() for x in p] if name in DATE_KPIS else [round(float(x), 6) for x in p]
-            q[name] = {"p05": vals[0], "p50": vals[1], "p95": vals[2], "defined_in": round(good.size / a.size, 4)}
+    if q is not None:
         out["quantiles"] = q
     claims = []
     for c in result.scenario.data.get("claims") or []:
@@ -138,6 +184,7 @@ def summary(result: Any) -> dict[str, Any]:
     if claims:
         out["claims"] = claims
     out["mass_balance_max_error_t"] = result.trajectory.mass_error_max
+    out["regions"] = {code: region_section(reg, cal, result.samples) for code, reg in result.regions.items()}
     return out
 
 

@@ -65,11 +65,25 @@ def run_folder(out: Path, scn: Any) -> Iterator[tuple[Path, Path]]:
 
 
 def with_notes(summ: dict[str, Any]) -> dict[str, Any]:
-    """``summ`` plus ``kpi_notes``: why each KPI that has no value (null) has none."""
-    from ..stockflow.kpis import KPI_UNITS, undefined_reason
+    """``summ`` plus ``kpi_notes``: why each KPI that has no value (null) has none; each entry of
+    ``regions`` gets its own (a price KPI is noted when any material's value is null)."""
+    from ..stockflow.kpis import KPI_UNITS, PRICE_KPIS, undefined_reason
 
-    notes = {k: undefined_reason(k, summ) for k in KPI_UNITS if k in summ and summ[k] is None}
-    return {**summ, "kpi_notes": notes} if notes else summ
+    def notes_of(sec: dict[str, Any]) -> dict[str, str]:
+        ctx = {"samples": summ.get("samples", 1), **sec}
+        out = {k: undefined_reason(k, ctx) for k in KPI_UNITS if k in sec and sec[k] is None}
+        out.update({k: undefined_reason(k, ctx) for k in PRICE_KPIS
+                    if isinstance(sec.get(k), dict) and any(v is None for v in sec[k].values())})
+        return out
+
+    out = dict(summ)
+    if isinstance(summ.get("regions"), dict):
+        out["regions"] = {}
+        for code, sec in summ["regions"].items():
+            n = notes_of(sec) if isinstance(sec, dict) else {}
+            out["regions"][code] = {**sec, "kpi_notes": n} if n else sec
+    notes = notes_of({k: v for k, v in summ.items() if k != "regions"})
+    return {**out, "kpi_notes": notes} if notes else out
 
 
 def write_run(result: Any, out: Path, plots: bool = True, argv: list[str] | None = None, plot_format: str = "png",

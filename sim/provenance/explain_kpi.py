@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core.calendar import DAYS_PER_YEAR
-from ..stockflow.kpis import KPI_UNITS, RECOVERY_DAYS, RECOVERY_THRESHOLD
+from ..stockflow.kpis import KPI_UNITS, RECOVERY_DAYS, RECOVERY_THRESHOLD, WINDOW_DAYS, stockout_origin, window_sums
 
 YR = DAYS_PER_YEAR
 
@@ -19,13 +19,20 @@ FORMULAS: dict[str, str] = {
     "cell_output_shortfall_gwh": "sum over steps of (planned_output - cell_output) x step length; planned_output = "
                                  "min(demand, utilisation x cell_capacity), cell_output = planned_output x the share "
                                  "the anode material on hand allows",
-    "peak_shortfall_fraction": "max over steps of shortfall_fraction = 1 - cell_output / planned_output",
-    "days_until_stockout": "day of the first step (on or after the first control's effective date) in which "
-                           "material shortage limits output, minus that effective date (the run's start if no control)",
+    "peak_shortfall_fraction": "the largest share of planned output lost over a rolling four-week (28-day) "
+                               "window: (planned_output - cell_output) / planned_output, each summed over the "
+                               "window's steps weighted by step length, so the arrival of single lots does not set "
+                               "it (a monthly step is its own window)",
+    "days_until_stockout": "day of the first step (on or after the first step in which an export control actually "
+                           "binds) in which material shortage limits output, minus that binding day (not the "
+                           "effective date of a control that was suspended before it bit); the run's start if no "
+                           "control binds (the first control's effective date for an engine that does not report "
+                           "binding)",
     "recovery_date": f"the step after the last one with shortfall_fraction > {RECOVERY_THRESHOLD:.0%}, if output was "
                      f"limited and then stays within {RECOVERY_THRESHOLD:.0%} of plan for {RECOVERY_DAYS:.0f} days "
                      "to the end",
-    "jobs_at_risk_peak": "max over steps of jobs_at_risk = exposed jobs x shortfall_fraction",
+    "jobs_at_risk_peak": f"exposed jobs x the peak shortfall fraction (the same rolling {WINDOW_DAYS:.0f}-day "
+                         "windows; jobs_at_risk = exposed jobs x shortfall_fraction in each step)",
     "jobs_at_risk_first_week": "jobs_at_risk in the step 7 days after the first control takes effect",
     "sic_anode_share_end": "substitute_share (Si/C share of the anode duty, graphite-equivalent) in the last step",
     "controlled_origin_share_start": "mean of controlled_origin_share over the first 365.25 days, weighted by step "
@@ -47,14 +54,23 @@ DES_FORMULAS: dict[str, str] = {
     "licence_applications": "DES only: number of licence applications",
 }
 
+REGION_FORMULAS: dict[str, str] = {
+    "price_index_peak": "per importer and material (summary.json regions): max over steps of price_index, the "
+                        "delivered-price index the importer pays (1 = before any control); null where the run "
+                        "records no prices",
+    "price_index_mean": "per importer and material (summary.json regions): mean of price_index over the run, "
+                        "weighted by step length; null where the run records no prices",
+}
+FORMULA_ONLY = {**DES_FORMULAS, **REGION_FORMULAS}     # explained by formula, not recomputed for a scenario
+
 
 def is_kpi(name: str) -> bool:
-    """True for a KPI key of summary.json (stock-flow or DES)."""
-    return name in FORMULAS or name in DES_FORMULAS
+    """True for a KPI key of summary.json (stock-flow, DES, or per importer in ``regions``)."""
+    return name in FORMULAS or name in FORMULA_ONLY
 
 
 def kpi_names() -> list[str]:
-    return [*FORMULAS, *DES_FORMULAS]
+    return [*FORMULAS, *FORMULA_ONLY]
 
 
 def _n(v: float, unit: str = "") -> str:
@@ -77,6 +93,9 @@ class _Run:
         self.slots = {k: float(v[0]) for k, v in result.resolved.slots.items()}
         sh = result.trajectory.shock_day
         self.shock = float(sh[0]) if sh is not None and np.isfinite(sh[0]) else None
+        bind = getattr(result.trajectory, "bind_day", None)
+        self.binds = bind is not None
+        self.origin = float(stockout_origin(result.trajectory)[0])
 
     def date(self, day: float) -> str:
         return self.cal.date_of(day).isoformat()
@@ -100,17 +119,35 @@ def _shortfall(x: _Run) -> list[str]:
             f"{_n(x.s['cell_output'][i] * YR)} GWh/yr"]
 
 
+def _window(x: _Run) -> tuple[float, float, str, str]:
+    """Planned and actual output (GWh) in the worst rolling window, and its first and last dates."""
+    pl = window_sums(x.s["planned_output"][:, None], x.dt)[:, 0]
+    out = window_sums(x.s["cell_output"][:, None], x.dt)[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(pl > 0, 1 - out / np.where(pl > 0, pl, 1.0), -np.inf)
+    j = int(np.argmax(frac))
+    ends = np.cumsum(x.dt)
+    end = ends[ends - WINDOW_DAYS >= -1e-9][j] if (ends - WINDOW_DAYS >= -1e-9).any() else ends[-1]
+    start = max(end - WINDOW_DAYS, 0.0)
+    return float(pl[j]), float(out[j]), x.date(start), x.date(end - 1)
+
+
 def _peak(x: _Run) -> list[str]:
+    p, o, a, b = _window(x)
     i = int(np.argmax(x.s["shortfall_fraction"]))
-    p, o = x.s["planned_output"][i] * YR, x.s["cell_output"][i] * YR
     return [f"peak shortfall fraction {x.kpi('peak_shortfall_fraction'):.4g} = 1 - output {_n(o)} / planned "
-            f"{_n(p)} GWh/yr on {x.date(x.td[i])}"]
+            f"{_n(p)} GWh over the {WINDOW_DAYS:.0f} days {a} .. {b}",
+            f"(the worst single step, {x.date(x.td[i])}, lost {x.s['shortfall_fraction'][i]:.4g}; the window "
+            "keeps the arrival of single lots from setting the peak)"]
 
 
 def _stockout(x: _Run) -> list[str]:
     v = x.kpi("days_until_stockout")
-    origin = x.shock if x.shock is not None else 0.0
-    what = "first control effective" if x.shock is not None else "run start"
+    origin = x.origin
+    if x.binds:
+        what = "first step a control binds" if origin > 0 or x.shock is not None else "run start"
+    else:
+        what = "first control effective" if x.shock is not None else "run start"
     if not np.isfinite(v):
         return [f"no stock-out: material never limits output after the {what} ({x.date(origin)})"]
     return [f"days until stock-out {v:.0f} = first material-limited step {x.date(origin + v)} (day {origin + v:.0f}) "
@@ -132,9 +169,9 @@ def _recovery(x: _Run) -> list[str]:
 
 def _jobs_peak(x: _Run) -> list[str]:
     e = x.slots.get("jobs.exposed", 0.0)
-    f = float(x.s["shortfall_fraction"].max())
+    f = x.kpi("peak_shortfall_fraction")
     return [f"jobs at risk (peak) {_n(x.kpi('jobs_at_risk_peak'), 'person')} = exposed jobs {_n(e, 'person')} x peak "
-            f"shortfall fraction {f:.4g}"]
+            f"shortfall fraction {f:.4g} (over {WINDOW_DAYS:.0f} days)"]
 
 
 def _jobs_week(x: _Run) -> list[str]:
@@ -192,9 +229,9 @@ ARITHMETIC: dict[str, Callable[[_Run], list[str]]] = {
 
 def explain_kpi(name: str, scenario: Any | None = None, top: int = 5, local: Any = None) -> dict[str, Any]:
     """The explanation as data: formula, unit, and (with a scenario) value, arithmetic and drivers."""
-    out: dict[str, Any] = {"kpi": name, "formula": FORMULAS.get(name) or DES_FORMULAS[name],
-                           "unit": KPI_UNITS.get(name, "")}
-    if scenario is None or name in DES_FORMULAS:
+    out: dict[str, Any] = {"kpi": name, "formula": FORMULAS.get(name) or FORMULA_ONLY[name],
+                           "unit": KPI_UNITS.get(name, "index" if name in REGION_FORMULAS else "")}
+    if scenario is None or name in FORMULA_ONLY:
         return out
     import sim
 

@@ -8,7 +8,7 @@ ORDER = 12
 HELP = "compare scenarios: KPI differences from the first, every parameter that differs, overlay plots"
 DESCRIPTION = """Run two or more scenarios with the same seed (common random numbers: each uncertain
 input shared by the scenarios gets the same draws) and write OUT/compare-<id1>-vs-<id2>.../:
-  kpis.csv         scenario, kpi, unit, value, diff_vs_first; with --samples N > 1 also p05, p50,
+  kpis.csv         scenario, kpi, unit, value, diff_vs_first, importer; with --samples N > 1 also p05, p50,
                    p95 and diff_p05/diff_p95, the 5-95% band of the paired per-sample differences
   params_diff.csv  every scenario quantity whose parameter or value differs: id, value, unit, kind
                    and citation per scenario
@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "the reference")
     p.add_argument("--samples", type=int, default=1, metavar="N",
                    help="Monte Carlo samples per scenario (default 1 = nominal values)")
+    p.add_argument("--importer", default=None, metavar="CODE",
+                   help="compare the KPIs of this importing region (default: each scenario's importer)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed shared by all scenarios (default 0)")
     p.add_argument("--out", default="outputs", metavar="DIR", help="output folder (default: outputs/)")
     p.add_argument("--format", default="png", metavar="FMT", type=output_formats,
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             problems += exc.problems
     if problems:
         raise BadInput(problems)
-    results = [sim.run(s, samples=args.samples, seed=args.seed, record="full") for s in scns]
+    results = [sim.run(s, samples=args.samples, seed=args.seed, record="full", importer=args.importer) for s in scns]
     cmp = Comparison(results=results, labels=labels_for(scns), samples=args.samples, seed=args.seed)
     fmt, xlsx = args.format
     folder = cmp.write(args.out, fmt=fmt, xlsx=xlsx, plots=not args.no_plots)

@@ -9,10 +9,15 @@ ORDER = 10
 HELP = "run a scenario and write timeseries.csv, summary.json, manifest.json and plots/"
 DESCRIPTION = """Run a scenario (validated first) and write OUT/<scenario-id>/:
   timeseries.csv   tidy: time, variable, region, material, unit, value (ensemble median)
-  summary.json     KPIs: cell_output_shortfall_gwh, peak_shortfall_fraction, days_until_stockout,
-                   recovery_date, jobs_at_risk_peak, sic_anode_share_end, ... and cited claims beside them
+  summary.json     KPIs of the importer in focus (--importer CODE; default the scenario's importer):
+                   cell_output_shortfall_gwh, peak_shortfall_fraction, days_until_stockout,
+                   recovery_date, jobs_at_risk_peak, sic_anode_share_end, ... and cited claims beside
+                   them; "importer": CODE, and "regions": the same KPIs for every importing region
+                   with price_index_peak and price_index_mean by material
   manifest.json    input files with sha256, every resolved parameter with its citation, versions, seed
-  plots/*.png      supply by origin vs demand, inventory cover, shortfall, Si/C share (--format svg|pdf)
+  plots/*.png      supply by origin vs demand, inventory cover, shortfall, Si/C share (--format svg|pdf);
+                   price index by material when the run records prices, shortfall by importer when
+                   it has several importers
   kpis.parquet     --samples N > 1: one row per sample, every KPI; the printed table gives median,
                    mean, 5-95% and P(KPI > 0) for each KPI
   kpis.xlsx        --format xlsx: the KPI table and the time series as an Excel workbook
@@ -37,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="des/hybrid: processes running replications (default: min(2, CPUs)); results do not "
                         "depend on it")
+    p.add_argument("--importer", default=None, metavar="CODE",
+                   help="the importing region whose KPIs summary.json reports at the top level (default: the "
+                        "scenario's importer); every importer's are in its 'regions' section")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
     p.add_argument("--samples", type=int, default=1, metavar="N",
                    help="Monte Carlo samples over parameter ranges (default: 1 = nominal values)")
@@ -87,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     scn = sim.load_scenario(args.scenario)
     res = sim.run(scn, samples=args.samples, seed=args.seed, engine=args.engine, record="full",
-                  replications=args.replications, workers=args.workers)
+                  replications=args.replications, workers=args.workers, importer=args.importer)
     plot_format, xlsx = args.format
     folder = res.write(args.out, plots=not args.no_plots, argv=["batsim", *sys.argv[1:]], plot_format=plot_format,
                        xlsx=xlsx)
@@ -96,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     s = res.summary()
     print(f"{scn.id}: {scn.title}")
+    if len(res.importers) > 1 or args.importer:
+        print(f"  importer {res.importer} (of {', '.join(res.importers)}; each importer's KPIs in summary.json "
+              "'regions')")
     if res.samples > 1:
         from ...outputs.tables import ensemble_table
 
