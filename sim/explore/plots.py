@@ -38,7 +38,7 @@ def regret(folder: Path, names: list[str], r: np.ndarray, order: np.ndarray, kpi
     shown = list(order[:MAX_POLICIES])
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(shown) + 1.5))
     data = [r[i][np.isfinite(r[i])] for i in shown]
-    ax.boxplot(data, vert=False, whis=(5, 95), showfliers=False)
+    ax.boxplot(data, orientation="horizontal", whis=(5, 95), showfliers=False)
     ax.set_yticks(range(1, len(shown) + 1), [names[i] for i in shown], fontsize=6)
     ax.invert_yaxis()
     ax.set_xlabel(f"regret in {kpi_label} (against the best policy in each future); whiskers 5-95%")

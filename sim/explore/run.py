@@ -113,18 +113,16 @@ def explore(scenario: str | Path, policies: str | Path, samples: int | None = No
     from ..sweep import executors as ex
     from ..sweep.run import execute
 
-    pf0 = None
-    folder = None
-    if resume and (samples is None or seed is None):
+    if resume and (samples is None or seed is None or chunk_size is None):
         from ..provenance.registry import load_registry
 
         pf0 = load_policy(policies, load_registry(start=Path(scenario).parent))
-        folder = Path(out) / f"{pf0.id}-explore"
-        store = Store(folder)
+        store = Store(Path(out) / f"{pf0.id}-explore")
         if store.exists():
             m = store.read()
             samples = samples if samples is not None else m.get("samples")
             seed = seed if seed is not None else (m.get("seed") or {}).get("seed")
+            chunk_size = chunk_size if chunk_size is not None else m.get("chunk_size")
     samples = 1000 if samples is None else int(samples)
     seed = 0 if seed is None else int(seed)
     if samples < 1:
