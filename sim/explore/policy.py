@@ -118,7 +118,8 @@ def _options(loc: Located, levers: Any, problems: list[Problem]) -> dict[str, li
             continue
         opts = lever.get("options") if isinstance(lever, dict) else None
         if not isinstance(opts, dict) or not opts:
-            problems.append(loc.problem(lp, f"lever '{name}' has no options", "give options: {NAME: {patch: ..., cost: ...}}"))
+            problems.append(loc.problem(lp, f"lever '{name}' has no options", "give options: {NAME: {patch: ..., cost: ...}}",
+                                        key=True))
             continue
         extra = sorted(set(lever) - {"options", "note", "title"})
         if extra:
