@@ -39,3 +39,29 @@ def test_no_box_when_nothing_or_everything_fails():
 def test_limits_are_shown_in_the_parameters_units():
     assert show_value(float(np.datetime64("2026-11-10", "D").astype("O").toordinal()), "date") == "2026-11-10"
     assert show_value(0.123456789, "dimensionless") == "0.123457"
+
+
+def test_without_prim_the_exploration_still_finishes(tmp_path, monkeypatch):
+    """PRIM is an optional extra: without it prim_boxes.csv has its header only and a note says why."""
+    import builtins
+    import json
+
+    from explore_cases import write
+    from sim.explore import explore
+
+    real = builtins.__import__
+
+    def no_prim(name, *a, **k):
+        if name == "prim" or name.startswith("prim."):
+            raise ImportError("no prim here")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_prim)
+    scn, pol = write(tmp_path)
+    notes = []
+    res = explore(scn, pol, samples=16, seed=1, out=tmp_path / "o", workers=1, plots=False, log=notes.append)
+    assert res.boxes == []
+    assert (res.folder / "prim_boxes.csv").read_text().splitlines() == \
+        ["box,param,low,high,coverage,density,unit,name,policy"]
+    s = json.loads((res.folder / "summary.json").read_text())
+    assert any("pip install 'batsim[explore]'" in n for n in s["notes"]) and any("prim" in n for n in notes)

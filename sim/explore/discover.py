@@ -15,13 +15,27 @@ import numpy as np
 
 from ..core.errors import bad
 
+QP_MAX = 0.05      # a restriction is reported when its quasi-p value (PRIM's one-sided binomial test) is below this
+
+
+MISSING = ("scenario discovery needs the 'prim' package, which is not installed: prim_boxes.csv holds no boxes "
+           "(pip install 'batsim[explore]', or pip install prim)")
+
+
+def available() -> bool:
+    """True when the optional ``prim`` package can be imported."""
+    try:
+        import prim  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
 
 def _prim() -> Any:
     try:
         import prim
     except ImportError as exc:
-        raise bad("--policies", "scenario discovery needs the 'prim' package, which is not installed",
-                  "pip install 'batsim[explore]'   (or: pip install prim)") from exc
+        raise bad("--policies", MISSING.split(":")[0], "pip install 'batsim[explore]'   (or: pip install prim)") from exc
     return prim
 
 
@@ -36,6 +50,7 @@ class Box:
     mass: float
     step: int
     trajectory: list[dict[str, float]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)    # restricted by PRIM, but not significantly (qp >= 0.05)
 
 
 def find_boxes(X: np.ndarray, ids: list[str], fails: np.ndarray, max_boxes: int = 2, min_coverage: float = 0.5,
@@ -55,6 +70,7 @@ def find_boxes(X: np.ndarray, ids: list[str], fails: np.ndarray, max_boxes: int 
         warnings.simplefilter("ignore")
         p = prim.Prim(df, fails.astype(float), threshold=0.5, threshold_type=">", mass_min=mass_min)
         boxes: list[Box] = []
+        left = np.ones(len(X), dtype=bool)
         for b in range(max_boxes):
             try:
                 box = p.find_box()
@@ -71,10 +87,20 @@ def find_boxes(X: np.ndarray, ids: list[str], fails: np.ndarray, max_boxes: int 
             lims = box.limits
             if len(lims.index) == 0 or den[i] <= den[0]:   # restricts nothing, or no denser than what was left
                 break
-            limits = {ids[int(str(n)[1:])]: (float(lims.loc[n, "min"]), float(lims.loc[n, "max"])) for n in lims.index}
-            boxes.append(Box(b + 1, limits, float(cov[i]), float(den[i]), float(traj["mass"].iloc[i]), i,
+            qp = lims["qp values"].to_numpy(float)
+            keep = [n for n, q in zip(lims.index, qp) if q < QP_MAX] or [lims.index[int(np.argmin(qp))]]
+            limits = {ids[int(str(n)[1:])]: (float(lims.loc[n, "min"]), float(lims.loc[n, "max"])) for n in keep}
+            inside = left.copy()
+            for pid, (lo, hi) in limits.items():
+                x = X[:, ids.index(pid)]
+                inside &= (x >= lo) & (x <= hi)
+            hit = int((inside & fails).sum())
+            boxes.append(Box(b + 1, limits, hit / int(fails.sum()), hit / max(1, int(inside.sum())),
+                             float(inside.sum() / len(X)), i,
                              [{k: float(traj[k].iloc[j]) for k in ("coverage", "density", "mass", "res dim")}
-                              for j in range(len(traj))]))
+                              for j in range(len(traj))],
+                             dropped=[ids[int(str(n)[1:])] for n in lims.index if n not in keep]))
+            left &= ~inside
     return boxes
 
 

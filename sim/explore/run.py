@@ -140,7 +140,7 @@ def explore(scenario: str | Path, policies: str | Path, samples: int | None = No
     d = row_design(len(combos), samples, seed)
 
     def finisher(design_, store, evaluator_, plots=True, log=log, plot_format="png"):
-        return finish(pf, combos, F, facs, C, cost_ids, store, plots=plots, plot_format=plot_format, seed=seed)
+        return finish(pf, combos, F, facs, C, cost_ids, store, plots=plots, plot_format=plot_format, seed=seed, log=log)
 
     fp = scenario_fingerprint(scns[0])
     return execute(d, evaluator, lambda: ex.make(executor, workers, scheduler), folder, resume=resume,
@@ -158,7 +158,8 @@ def _csv(rows: list[list[Any]]) -> str:
 
 
 def finish(pf: PolicyFile, combos: list[Combination], F: np.ndarray, facs: list[Any], C: np.ndarray,
-           cost_ids: set[str], store: Store, plots: bool = True, plot_format: str = "png", seed: int = 0) -> ExploreResult:
+           cost_ids: set[str], store: Store, plots: bool = True, plot_format: str = "png", seed: int = 0,
+           log: Log = _stderr) -> ExploreResult:
     """Read the result shards back; write robustness.csv, pareto.csv, prim_boxes.csv, summary.json, plots."""
     from ..outputs.atomic import write_text
     from . import discover
@@ -192,8 +193,14 @@ def finish(pf: PolicyFile, combos: list[Combination], F: np.ndarray, facs: list[
     cols = [j for j, f in enumerate(facs) if f.id not in cost_ids]
     ok = np.isfinite(T[pref])
     fails = ~robust.satisfied(T[pref], pf.threshold)
-    boxes = discover.find_boxes(F[ok][:, cols], [facs[j].id for j in cols], fails[ok],
-                                max_boxes=pf.discovery["max_boxes"], min_coverage=pf.discovery["min_coverage"])
+    notes: list[str] = []
+    if discover.available():
+        boxes = discover.find_boxes(F[ok][:, cols], [facs[j].id for j in cols], fails[ok],
+                                    max_boxes=pf.discovery["max_boxes"], min_coverage=pf.discovery["min_coverage"])
+    else:
+        boxes = []
+        notes.append(discover.MISSING)
+        log(f"note: {discover.MISSING}")
     by_id = {f.id: f for f in facs}
     brow: list[list[Any]] = [["box", "param", "low", "high", "coverage", "density", "unit", "name", "policy"]]
     for b in boxes:
@@ -233,8 +240,10 @@ def finish(pf: PolicyFile, combos: list[Combination], F: np.ndarray, facs: list[
         "pareto_front": [names[i] for i in np.flatnonzero(front)],
         "boxes": [{"box": b.index, "coverage": b.coverage, "density": b.density, "mass": b.mass,
                    "limits": {pid: [discover.show_value(lo, by_id[pid].unit), discover.show_value(hi, by_id[pid].unit),
-                                    by_id[pid].unit] for pid, (lo, hi) in b.limits.items()}} for b in boxes],
+                                    by_id[pid].unit] for pid, (lo, hi) in b.limits.items()},
+                   "not_significant": b.dropped} for b in boxes],
         "future_parameters": [f.id for f in facs],
+        "notes": notes,
         "files": sorted(files),
     }
     write_text(store.folder / "summary.json", json.dumps(summary, indent=1, default=float) + "\n")
