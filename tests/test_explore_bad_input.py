@@ -85,3 +85,12 @@ def test_a_patch_value_out_of_range_is_located_in_the_policy_file(cli, tmp_path)
 def test_an_unknown_top_level_key(cli, tmp_path):
     policy = POLICY.replace("design: full_factorial", "desing: full_factorial")
     _expect(cli, tmp_path, policy, _lines(policy, "desing:"), "did you mean 'design'")
+
+
+def test_the_shipped_policy_file_checks_against_the_scenario_it_names():
+    from conftest import SCENARIOS
+    from sim.explore.run import check
+
+    pf, combos = check(SCENARIOS / "policies" / "us-anode-resilience.yaml")
+    assert pf.id == "us-anode-resilience" and len(combos) == 24
+    assert {o.lever for o in combos[0].options} == {"stockpile", "sic_subsidy", "allied_offtake"}

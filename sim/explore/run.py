@@ -105,6 +105,21 @@ def prepare(scenario: str | Path, policies: str | Path, seed: int = 0) -> tuple[
     return pf, combos, reg
 
 
+def check(policies: str | Path, scenario: str | Path | None = None) -> tuple[PolicyFile, list[Combination]]:
+    """Check a policy file without running it (for ``batsim validate``): against ``scenario``, or the
+    scenario its ``scenario:`` key names (a path relative to the policy file). BadInput on problems."""
+    if scenario is None:
+        from ..provenance.registry import load_registry
+
+        pf = load_policy(policies, load_registry(start=Path(policies).parent))
+        if pf.scenario is None:
+            raise bad(str(policies), "the policy file names no scenario: to check it against",
+                      "add scenario: PATH (relative to the policy file), or give the scenario")
+        scenario = Path(policies).parent / pf.scenario
+    pf, combos, _ = prepare(scenario, policies)
+    return pf, combos
+
+
 def explore(scenario: str | Path, policies: str | Path, samples: int | None = None, seed: int | None = None,
             out: str | Path = "outputs", resume: bool = False, workers: int | None = None, executor: str = "local",
             scheduler: str | None = None, chunk_size: int | None = None, plots: bool = True, progress: bool = False,
