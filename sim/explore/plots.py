@@ -47,8 +47,8 @@ def regret(folder: Path, names: list[str], r: np.ndarray, order: np.ndarray, kpi
     return save(fig, folder / "plots" / "regret", fmt, caption)
 
 
-def trajectory(folder: Path, boxes: list[Any], caption: str, fmt: str = "png") -> Path | None:
-    """Coverage against density along each box's peeling trajectory, the chosen point marked."""
+def trajectory(folder: Path, boxes: list[Any], caption: str, fmt: str = "png", policy: str = "") -> Path | None:
+    """Coverage against density along each box's peeling trajectory, the reported box marked."""
     if not boxes:
         return None
     plt = pyplot()
@@ -57,10 +57,11 @@ def trajectory(folder: Path, boxes: list[Any], caption: str, fmt: str = "png") -
         cov = [t["coverage"] for t in b.trajectory]
         den = [t["density"] for t in b.trajectory]
         ax.plot(cov, den, ".-", ms=4, label=f"box {b.index}")
-        ax.scatter([b.coverage], [b.density], s=80, facecolors="none", edgecolors="tab:red")
+        ax.scatter([b.coverage], [b.density], s=80, facecolors="none", edgecolors="tab:red",
+                   label=f"box {b.index} as reported (significant limits only)")
     ax.set_xlabel("coverage (share of failing futures inside the box)")
     ax.set_ylabel("density (share of futures in the box that fail)")
-    ax.set_title("PRIM peeling trajectory")
+    ax.set_title("PRIM peeling trajectory" + (f"\nfailures of {policy}" if policy else ""), fontsize=10)
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7)

@@ -143,6 +143,10 @@ def explore(scenario: str | Path, policies: str | Path, samples: int | None = No
     if samples < 1:
         raise bad("--samples", f"--samples must be a positive number (got {samples})")
     pf, combos, reg = prepare(scenario, policies, seed)
+    if pf.scenario is not None:
+        named = (Path(policies).parent / pf.scenario).resolve()
+        if named != Path(scenario).resolve():
+            log(f"note: the policy file names scenario '{pf.scenario}'; running it on {scenario} as given")
     scns = [c.scenario for c in combos]
     cost_params = [reg[o.cost["param"]] for opts in pf.levers.values() for o in opts if "param" in o.cost]
     facs = future_factors(scns, cost_params)
@@ -237,7 +241,7 @@ def finish(pf: PolicyFile, combos: list[Combination], F: np.ndarray, facs: list[
         label = f"{pf.kpi} ({kpis and m.get('kpi_units', {}).get(pf.kpi, '')})"
         made = [pl.pareto(store.folder, names, met["cost_mean_usd"], met["kpi_mean"], front, pref, label, cap, plot_format),
                 pl.regret(store.folder, names, R, order, label, cap, plot_format),
-                pl.trajectory(store.folder, boxes, cap + f" · failures of {names[pref]}", plot_format)]
+                pl.trajectory(store.folder, boxes, cap, plot_format, policy=names[pref])]
         files += [str(p.relative_to(store.folder)) for p in made if p is not None]
     thr = pf.threshold
     summary = {
