@@ -201,8 +201,13 @@ def _manifest(design: Design, evaluator: Any, scenario: dict[str, Any] | None, c
 def execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any], folder: Path | None, *,
             resume: bool = False, scenario: dict[str, Any] | None = None, censor: dict[str, float] | None = None,
             chunk_size: int | None = None, progress: bool = False, plots: bool = True, keep: int = KEEP,
-            plot_format: str = "png", argv: list[str] | None = None, log: Log = _stderr) -> SweepResult:
-    """Run ``design`` through ``evaluator`` chunk by chunk into ``folder`` (a temporary one if None)."""
+            plot_format: str = "png", argv: list[str] | None = None, log: Log = _stderr,
+            finisher: Callable[..., Any] | None = None) -> Any:
+    """Run ``design`` through ``evaluator`` chunk by chunk into ``folder`` (a temporary one if None).
+
+    ``finisher(design, store, evaluator, plots=, log=, plot_format=)`` replaces the sweep analysis
+    (:func:`finish`) at the end, e.g. for ``batsim explore``; its return value is returned.
+    """
     if chunk_size is not None and chunk_size < 1:
         raise bad("--chunk-size", f"--chunk-size must be at least 1 (got {chunk_size})")
     if folder is None:
@@ -217,13 +222,13 @@ def execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any],
     with folder_lock(folder, what="sweep"):
         return _execute(design, evaluator, executor_factory, folder, resume=resume, scenario=scenario,
                         censor=censor, chunk_size=chunk_size, progress=progress, plots=plots, keep=keep, argv=argv,
-                        log=log, plot_format=plot_format)
+                        log=log, plot_format=plot_format, finisher=finisher)
 
 
 def _execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any], folder: Path, *, resume: bool,
              scenario: dict[str, Any] | None, censor: dict[str, float] | None, chunk_size: int | None,
              progress: bool, plots: bool, keep: int, argv: list[str] | None, log: Log,
-             plot_format: str = "png") -> SweepResult:
+             plot_format: str = "png", finisher: Callable[..., Any] | None = None) -> Any:
     """:func:`execute` with the folder's lock held."""
     cs = int(chunk_size or auto_chunk(design.n))
     has_series = bool(getattr(evaluator, "series_units", None)) and design.method in ("mc", "lhs")
@@ -301,6 +306,8 @@ def _execute(design: Design, evaluator: Any, executor_factory: Callable[[], Any]
                         evals_per_second=round(evals / wall, 1) if wall > 0 else None)
     finally:
         runner.close()
+    if finisher is not None:
+        return finisher(design, store, evaluator, plots=plots, log=log, plot_format=plot_format)
     return finish(design, store, evaluator, censor=censor, plots=plots, log=log, plot_format=plot_format)
 
 
