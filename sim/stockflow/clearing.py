@@ -77,7 +77,8 @@ def clear(asks: list[Ask], link_mat: np.ndarray, lm: np.ndarray, shared: np.ndar
         asked = [a.redirect[:, lm] * (True if a.barred is None else ~a.barred) for a in asks]
         tot = sum(asked)
         finite = np.isfinite(spare_sh)
-        part = [np.where(finite, spare_sh * np.where(tot > 0, x / np.maximum(tot, 1e-300), 0.0), np.inf)
+        spare_f = np.where(finite, spare_sh, 0.0)
+        part = [np.where(finite, spare_f * np.where(tot > 0, x / np.maximum(tot, 1e-300), 0.0), np.inf)
                 for x in asked]
     else:
         part = [None] * I
