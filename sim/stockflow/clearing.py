@@ -42,6 +42,25 @@ def link_price(K: np.ndarray, d: list[np.ndarray], aw: list[np.ndarray], scarce:
     return np.where(scarce, np.clip(np.nan_to_num(p, nan=1.0, posinf=np.inf), 1.0, cap[:, None]), 1.0)
 
 
+def _redirect(a: Ask, p: np.ndarray, redirect: np.ndarray, link_mat: np.ndarray, lm: np.ndarray,
+              limit: np.ndarray | None = None) -> np.ndarray:
+    """Place ``redirect`` (S,M) where importer ``a`` has spare capacity (within ``limit``); adds to
+    ``p`` in place and returns what is left unfilled (S,M)."""
+    spare = a.cap_step - p
+    if a.barred is not None:
+        spare[a.barred] = 0.0
+    # orders that could not be placed go where there is spare capacity, in proportion
+    # to it: exact in one pass (no origin is offered more than it can ship)
+    spare = np.maximum(spare, 0.0)
+    if limit is not None:
+        spare = np.minimum(spare, limit)
+    room = spare @ link_mat                                             # (S,M)
+    take = np.minimum(1.0, redirect / np.maximum(room, 1e-300))
+    extra = spare * take[:, lm]
+    p += extra
+    return redirect - extra @ link_mat
+
+
 def clear(asks: list[Ask], link_mat: np.ndarray, lm: np.ndarray, shared: np.ndarray | None = None,
           eps: np.ndarray | None = None, will: list[np.ndarray] | None = None, cap: np.ndarray | None = None,
           c_li: list[list[int]] | None = None, ctl_mat: list[list[int]] | None = None):
@@ -57,9 +76,14 @@ def clear(asks: list[Ask], link_mat: np.ndarray, lm: np.ndarray, shared: np.ndar
     c_li = c_li or [[] for _ in asks]
     ctl_mat = ctl_mat or [[] for _ in asks]
     placed = [np.minimum(a.desired, a.cap_step) for a in asks]
+    for a, p in zip(asks, placed):
+        a.redirect += (a.desired - p) @ link_mat
+    # orders over a route's limit, and diverted orders, go to the importer's spare route capacity
+    blocked = [_redirect(a, p, a.redirect, link_mat, lm) if a.redirect.any() else np.zeros_like(a.redirect)
+               for a, p in zip(asks, placed)]
     price = None
     if shared is not None:
-        d = placed
+        d = [p.copy() for p in placed]
         scarce = sum(d) > shared
         price = np.ones_like(shared)
         if scarce.any():
@@ -69,38 +93,21 @@ def clear(asks: list[Ask], link_mat: np.ndarray, lm: np.ndarray, shared: np.ndar
                 aw.append(np.broadcast_to(base ** eps[:, None], shared.shape))
             price = link_price(shared, d, aw, scarce, eps, cap)
             placed = share_out(shared, d, aw, scarce)
-    for a, p in zip(asks, placed):
-        a.redirect += (a.desired - p) @ link_mat
-    blocked = [np.zeros_like(a.redirect) for a in asks]
-    spare_sh = None if shared is None else np.maximum(shared - sum(placed), 0.0)
-    if shared is not None and any(a.redirect.any() for a in asks):
-        asked = [a.redirect[:, lm] * (True if a.barred is None else ~a.barred) for a in asks]
-        tot = sum(asked)
-        finite = np.isfinite(spare_sh)
-        spare_f = np.where(finite, spare_sh, 0.0)
-        part = [np.where(finite, spare_f * np.where(tot > 0, x / np.maximum(tot, 1e-300), 0.0), np.inf)
-                for x in asked]
+            for i, (a, p) in enumerate(zip(asks, placed)):
+                blocked[i] = blocked[i] + (d[i] - p) @ link_mat     # rationed: try the links with room left
+        left = np.maximum(shared - sum(placed), 0.0)
+        if any(b.any() for b in blocked):
+            asked = [b[:, lm] * (True if a.barred is None else ~a.barred) for a, b in zip(asks, blocked)]
+            tot = sum(asked)
+            finite = np.isfinite(left)
+            left_f = np.where(finite, left, 0.0)
+            for i, (a, p) in enumerate(zip(asks, placed)):
+                if blocked[i].any():
+                    part = np.where(finite, left_f * np.where(tot > 0, asked[i] / np.maximum(tot, 1e-300), 0.0), np.inf)
+                    blocked[i] = _redirect(a, p, blocked[i], link_mat, lm, part)
+            left = np.maximum(shared - sum(placed), 0.0)
     else:
-        part = [None] * I
-    for i, (a, p) in enumerate(zip(asks, placed)):
-        redirect = a.redirect
-        if not redirect.any():
-            continue
-        spare = a.cap_step - p
-        if a.barred is not None:
-            spare[a.barred] = 0.0
-        # orders that could not be placed go where there is spare capacity, in proportion
-        # to it: exact in one pass (no origin is offered more than it can ship)
-        spare = np.maximum(spare, 0.0)
-        if part[i] is not None:
-            spare = np.minimum(spare, part[i])
-        room = spare @ link_mat                                             # (S,M)
-        take = np.minimum(1.0, redirect / np.maximum(room, 1e-300))
-        extra = spare * take[:, lm]
-        p += extra
-        unfilled = redirect - extra @ link_mat
-        blocked[i] = unfilled
-    left = None if shared is None else np.maximum(shared - sum(placed), 0.0)
+        left = None
     for i, (a, p) in enumerate(zip(asks, placed)):
         if not a.redirect.any() or not a.moved:
             continue
@@ -112,7 +119,7 @@ def clear(asks: list[Ask], link_mat: np.ndarray, lm: np.ndarray, shared: np.ndar
             room = np.maximum(a.cap_step[:, li] - p[:, li], 0.0)
             if left is not None:
                 room = np.minimum(room, left[:, li])
-            back = np.minimum(a.moved[k] * frac[:, m], room)
+            back = np.minimum(a.moved[k] * np.minimum(frac[:, m], 1.0), room)
             p[:, li] += back
             unfilled[:, m] -= back
             if left is not None:

@@ -103,6 +103,7 @@ class ImporterRun:
         self.ctl = list(zip(plans, queues))
         self.transit = buf.sum(axis=0) @ link_mat                                                    # (S,M)
         self.total0 = self.inv + self.transit + reserve                                              # (S,M)
+        self.transit0 = self.transit.copy()
         self.scale = max(float(self.total0.sum()), 1.0)
         self.shipped_cum = np.zeros((S, M))
         self.consumed_cum = np.zeros((S, M))
@@ -340,12 +341,12 @@ class ImporterRun:
         ship_m = ship_l @ self.link_mat
         self.shipped_cum += ship_m
         transit += ship_m
-        self.buf_flat[self.arrive_at[t % self.Lb]] += ship_l.ravel()           # each (s,link) once: exact
         if price_l is not None:
             if self.vbuf is None:
-                self.vbuf = self.buf * 1.0                       # what is on the way was bought at index 1
+                self.vbuf = self.buf.copy()                      # what is on the way was bought at index 1
                 self.arr_val = self.arr.copy()
             self.vbuf.reshape(-1)[self.arrive_at[t % self.Lb]] += (ship_l * price_l).ravel()
+        self.buf_flat[self.arrive_at[t % self.Lb]] += ship_l.ravel()           # each (s,link) once: exact
         self.ship_l = ship_l
         # 7. checks: mass balance closes and no stock goes negative
         self.check(t)
