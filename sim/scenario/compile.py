@@ -455,6 +455,12 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
             need(t["origin"], regions, base + ("origin",), "region")
         if "material" in t:
             need(t["material"], set(materials), base + ("material",), "material")
+        sup = d.get("supply") or {}
+        if (isinstance(t.get("origin"), str) and isinstance(t.get("material"), str) and t["origin"] in regions
+                and t["material"] in sup and t["origin"] not in (sup.get(t["material"]) or {})):
+            problems.append(doc.problem(base, f"tariff '{t.get('id')}' is on {t['material']} from {t['origin']}, "
+                                        "a route the scenario has no supply for",
+                                        f"add supply.{t['material']}.{t['origin']}, or remove the tariff"))
 
 
 def _control_refs(doc: Document, c: dict, base: tuple, codes: set, problems: list[Problem]) -> None:

@@ -100,6 +100,7 @@ def market_problems(doc: Document, reg: Any, compile_fn: Any, base_problems: lis
                                                 "importer does not use it)", key=True))
         try:
             scns[code] = compile_fn(importer_document(doc, code), reg, check_cites=False, nested=True)
+            problems += _nominal_shares(scns[code], code, doc)
         except BadInput as exc:
             seen = {(p.file, p.line, p.col) for p in base_problems + problems}
             problems += [replace(p, message=f"importer {code}: {p.message}") for p in exc.problems
@@ -120,6 +121,25 @@ def market_problems(doc: Document, reg: Any, compile_fn: Any, base_problems: lis
                 problems.append(doc.problem(("market", "investment", m, o), f"investment in {m} at {o}, a route "
                                             "no importer has", f"add supply.{m}.{o}, or remove this entry", key=True))
     return problems, scns
+
+
+def _nominal_shares(scn_i: Any, code: str, doc: Document) -> list[Problem]:
+    """Each material's preferred shares for importer ``code`` sum to 1 at nominal values (derived
+    shares included, which the static check cannot add up)."""
+    from .compile import resolve
+
+    res = resolve(scn_i, samples=1)
+    out = []
+    for m, origins in (scn_i.data.get("supply") or {}).items():
+        total = sum(float(res.slots[f"supply.{m}.{o}.share"][0]) for o in origins or {}
+                    if f"supply.{m}.{o}.share" in res.slots)
+        if abs(total - 1.0) > 1e-6:
+            patched = ("market", "importers", code, "supply", m)
+            where = patched if patched in doc.values or patched in doc.keys else ("supply", m)
+            out.append(doc.problem(where, f"importer {code}: preferred shares of '{m}' sum to {total:g}, not 1 "
+                                   "(nominal values)", "shares split each material's orders across origins; "
+                                   "patch the other origins' shares too"))
+    return out
 
 
 def importer_resolved(res: Any, scn_i: Any, code: str) -> Any:
