@@ -106,6 +106,7 @@ class ImporterRun:
         self.transit0 = self.transit.copy()
         self.scale = max(float(self.total0.sum()), 1.0)
         self.shipped_cum = np.zeros((S, M))
+        self.shipped_l = np.zeros((S, L))          # cumulative shipments by link (leakage on its origin's link)
         self.consumed_cum = np.zeros((S, M))
         self.lost_cum = np.zeros((S, M))
         self.worst = 0.0
@@ -336,10 +337,12 @@ class ImporterRun:
                 col[:, li] = leaked
                 lbuf.reshape(-1)[at[t % Lk]] += col.ravel()
                 self.shipped_cum[:, m] += leaked
+                self.shipped_l[:, li] += leaked
                 transit[:, m] += leaked
             blocked[:, m] += refused
         ship_m = ship_l @ self.link_mat
         self.shipped_cum += ship_m
+        self.shipped_l += ship_l
         transit += ship_m
         if price_l is not None:
             if self.vbuf is None:
