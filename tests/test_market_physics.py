@@ -88,3 +88,20 @@ def test_leakage_conserves_mass_and_brings_some_refused_supply_round(tmp_path):
     leaked = us.series["deliveries"][late][:, :, cn, g]
     assert leaked.min() > 0 and us0.series["deliveries"][late][:, :, cn, g].max() == 0
     assert us.series["shortfall"].sum() < us0.series["shortfall"].sum()
+
+
+def test_the_des_slow_layer_takes_the_supply_left_to_the_importer_of_interest():
+    import sim
+    from sim.des.hybrid import slow_paths
+    from sim.scenario.compile import resolve
+    from sim.stockflow.engine import StockFlowModel
+
+    scn = sim.load_scenario(FIXTURE)
+    res = resolve(scn, samples=2, seed=1)
+    paths = slow_paths(StockFlowModel(scn, res))
+    mm = run(FIXTURE, samples=2, seed=1)
+    st = mm.st
+    o, m = st.regions.index("ALLIED"), st.materials.index("graphite")
+    for i, sp in enumerate(paths):
+        assert np.allclose(sp.supply_cap, mm.available("US")[i])
+        assert sp.supply_cap[:, o, m].max() <= mm.shared[i, mm.links.index((o, m))] * (1 + 1e-12)
