@@ -41,7 +41,6 @@ class MarketModel:
         self.shared: np.ndarray | None = None
         self.leakage = None
         self.invest: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]] = []
-        self.sigma = None
         if self.mk is None:
             return
         self.eps = _slot(res, "market.clearing.elasticity")
@@ -60,8 +59,6 @@ class MarketModel:
             if f"{p}.response" in res.slots:
                 self.invest.append((li, m, _slot(res, f"{p}.response"), _slot(res, f"{p}.max_added"),
                                     _slot(res, f"{p}.build_days")))
-        sig = np.stack([_slot(res, f"materials.{m}.price_response", 0.0) for m in st.materials], axis=1)
-        self.sigma = sig if (sig != 0).any() else None
 
     # ---- integration ---------------------------------------------------------------------------
     def run(self, record: str = "full") -> MarketTrajectory:
@@ -83,20 +80,22 @@ class MarketModel:
         k_year = max(1, int(round(DAYS_PER_YEAR / dt_ref)))
         for t in range(T):
             dt = dts[t]
-            if self.sigma is not None and t > 0:
+            if t > 0:
                 for r in runs:
                     r.price_signal = mat_price[t - 1]
-            asks = [r.ask(t) for r in runs]
             shared = None
             if self.shared is not None:
                 shared = self.shared
-                if self.invest:
+                if self.invest:       # capacity the price has brought in: open to every importer
                     shared = shared.copy()
                     for li, m, resp, mx, build in self.invest:
                         add = mx * np.clip(resp * (self._mean_price(cum, t, m, build, dt_ref, k_year) - 1.0), 0.0, 1.0)
                         self.added[t, :, li] = add
-                        shared[:, li] = np.where(np.isfinite(shared[:, li]), shared[:, li] + add, shared[:, li])
+                        shared[:, li] += add
+                    for r in runs:
+                        r.extra_cap = self.added[t]
                 shared = shared * dt
+            asks = [r.ask(t) for r in runs]
             placed, blocked, price, avail = clear(asks, r0.link_mat, r0.lm, shared,
                                                   getattr(self, "eps", None), getattr(self, "will", None),
                                                   getattr(self, "cap", None), c_li, ctl_m)
@@ -140,6 +139,7 @@ class MarketModel:
         T, S = model.cal.n, self.res.samples
         out = np.zeros((S, T, model.st.R, model.st.M))
         route = run.cap_l if run.cap_l.ndim == 3 else np.broadcast_to(run.cap_l, (T, S, run.L))
+        route = route + self.added
         per = route if self.avail is None else np.minimum(route, self.avail[i])
         out[:, :, run.lo, run.lm] = np.transpose(per, (1, 0, 2))
         return out

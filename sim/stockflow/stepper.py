@@ -161,6 +161,12 @@ class ImporterRun:
             Lk = int(k_leak.max()) + 2
             self.leak = (share, Lk, np.zeros((Lk, S, L)),
                          [((j + np.repeat(k_leak, L)) % Lk) * SL + lanes for j in range(Lk)])
+        # the substitutes' response to the price of their group's base material (market runs only)
+        sig = np.stack([_slot(res, f"materials.{m}.price_response", 0.0) for m in st.materials], axis=1)
+        self.sigma = sig if (sig != 0).any() else None
+        self.base_of = np.array([(self.base_by_group[g] or [m])[0] for m, g in enumerate(st.group_of)])
+        self.price_signal: np.ndarray | None = None    # (S,M) material price index of the last step
+        self.extra_cap: np.ndarray | None = None       # (S,L) t/day added by investment this step
         self.bound_any = np.zeros((T, S), bool)
         for pl in plans:
             self.bound_any |= ((pl.regime != 0) * pl.w[None]).sum(axis=2) > 0
@@ -215,6 +221,9 @@ class ImporterRun:
         inv += arr_m
         transit -= arr_m
         u_plan = self.uplan_all[t]
+        maxshare = self.maxshare_at(t)
+        if maxshare is not m_.maxshare:
+            u_plan = self._plan_step(t, maxshare)
         self.u_plan = u_plan
         # 2. reserves release when cover is low
         if st.reserves:
@@ -226,7 +235,6 @@ class ImporterRun:
         # 3. production from stock. Each substitute may serve at most its max_share of the
         #    cells made (a design limit per cell), so the base material bounds output too.
         need = self.need_all[t]
-        maxshare = self.maxshare_at(t)
         avail = inv * m_.disp                                                         # (S,M) geq
         f = np.ones(S)
         for g in range(G):
@@ -312,11 +320,36 @@ class ImporterRun:
                 mvs.append(mv)
         cap_l = self.cap_l
         cap_step = cap_l[t] * dt if cap_l.ndim == 3 else cap_l * dt
+        if self.extra_cap is not None:
+            cap_step = cap_step + self.extra_cap * dt
         return Ask(desired, redirect, cap_step, barred, mvs, None if self.tariff_l is None else self.tariff_l[t])
 
     def maxshare_at(self, t: int) -> np.ndarray:
-        """(S,M) substitutes' share limits in force at step t (the market may move them with price)."""
-        return self.m.maxshare
+        """(S,M) substitutes' share limits at step t: ``min(1, max_share (1 + sigma (p_base - 1)))`` with
+        p_base the last step's price index of the group's base material (static without a price)."""
+        if self.sigma is None or self.price_signal is None:
+            return self.m.maxshare
+        p = self.price_signal[:, self.base_of]
+        return np.minimum(1.0, self.m.maxshare * np.maximum(0.0, 1.0 + self.sigma * (p - 1.0)))
+
+    def _plan_step(self, t: int, maxshare: np.ndarray) -> np.ndarray:
+        """(S,M) planned use at step t with share limits ``maxshare`` (planned_use for one step)."""
+        m_ = self.m
+        need = self.need_all[t]
+        cap = self.cap_l[t] if self.cap_l.ndim == 3 else self.cap_l
+        if self.extra_cap is not None:
+            cap = cap + self.extra_cap
+        supply_geq = (cap @ self.link_mat) * m_.disp
+        use = np.zeros((self.S, self.M))
+        for g in range(self.G):
+            left = need[:, g].copy()
+            for m in self.subs_by_group[g]:
+                u = np.minimum(np.minimum(maxshare[:, m] * need[:, g], supply_geq[:, m]), left)
+                use[:, m] = u / m_.disp[:, m]
+                left -= u
+            for m in self.base_by_group[g]:
+                use[:, m] = left / m_.disp[:, m]
+        return use
 
     # ---- second half: controls, shipping, checks, record ----------------------------------------
     def settle(self, t: int, placed: np.ndarray, blocked: np.ndarray, price_l: np.ndarray | None = None) -> None:
