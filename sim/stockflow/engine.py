@@ -18,7 +18,7 @@ import numpy as np
 from ..core.calendar import DAYS_PER_YEAR
 from ..scenario.compile import Resolved, Scenario
 from .controls import ControlPlan
-from .stepper import ImporterRun, ModelError, _ffill
+from .stepper import ImporterRun, ModelError, _ffill, _slot
 from .structure import Structure, build_structure
 
 BIG = 1e15          # stands in for "no capacity limit" so that arithmetic stays finite
@@ -42,15 +42,6 @@ class Trajectory:
     @property
     def samples(self) -> int:
         return self.series["cell_output"].shape[1]
-
-
-def _slot(res: Resolved, path: str, default: float | None = None) -> np.ndarray:
-    v = res.slots.get(path)
-    if v is None:
-        if default is None:
-            raise KeyError(path)
-        return np.full(res.samples, float(default))
-    return v
 
 
 def _ramp(td: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
