@@ -1,15 +1,15 @@
 """The clearing rule of one step: orders of all importers against shared and per-route capacity.
 
-Per link l and sample (docs/market.md): each importer's order is first cut to its own route
-limit, ``d_i = min(desired_i, route_i)``. Where the link has a shared export capacity K and
-``sum d_i > K``, importer i gets ``K d_i a_i / A`` with ``a_i = (w_i / (1 + tau_i))^eps`` and
-``A = sum d_i a_i``, capped at ``d_i`` (the cap's excess goes to the others by the same weights,
+Per link l and sample (docs/market.md): each importer's order is cut to its own route limit and
+what is over it, or diverted from a binding control, goes to the importer's spare route capacity
+(the one-importer engine's redirect); that is its ask ``d_i``. Where the link has a shared export
+capacity K and ``sum d_i > K``, importer i gets ``K d_i a_i / A`` with ``a_i = (w_i / (1 + tau_i))^eps``
+and ``A = sum d_i a_i``, capped at ``d_i`` (the cap's excess goes to the others by the same weights,
 in I passes), and the link's price index is ``clip((A/K)^(1/eps), 1, cap)``; else everyone gets
-``d_i`` and the index is 1. Orders not placed, and orders diverted from a binding control, then
-go to spare capacity (an importer's route spare, and its part of the link's shared spare in
-proportion to the importers' redirected asks); diverted orders no one could take go back to the
-controlled origin. With one importer and no shared capacity this is ``min(desired, capacity)``
-and the redirect of the engine before the market existed, operation for operation.
+``d_i`` and the index is 1. Rationed orders go to links with shared room left, split in proportion
+to the importers' asks; diverted orders no one could take go back to the controlled origin. With
+one importer and no shared capacity this is ``min(desired, capacity)`` and the redirect of the
+engine before the market existed, operation for operation.
 """
 from __future__ import annotations
 

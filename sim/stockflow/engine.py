@@ -18,7 +18,9 @@ import numpy as np
 from ..core.calendar import DAYS_PER_YEAR
 from ..scenario.compile import Resolved, Scenario
 from .controls import ControlPlan
-from .stepper import ImporterRun, ModelError, _ffill, _slot
+from .production import plan_step
+from .prices import _ffill
+from .stepper import ImporterRun, ModelError, _slot
 from .structure import Structure, build_structure
 
 BIG = 1e15          # stands in for "no capacity limit" so that arithmetic stays finite
@@ -169,16 +171,9 @@ class StockFlowModel:
         for o, m, c in self.proj_cap:
             supply[:, :, m] += c
         supply_geq = supply * self.disp[None]
-        use = np.zeros(supply.shape)
-        for g in range(st.G):
-            left = need[:, :, g].copy()
-            for m in [m for m in st.substitutes if st.group_of[m] == g]:
-                u = np.minimum(np.minimum(self.maxshare[None, :, m] * need[:, :, g], supply_geq[:, :, m]), left)
-                use[:, :, m] = u / self.disp[None, :, m]
-                left -= u
-            base = [m for m in range(st.M) if st.group_of[m] == g and m not in st.substitutes]
-            if base:
-                use[:, :, base[0]] = left / self.disp[None, :, base[0]]
+        subs = [[m for m in st.substitutes if st.group_of[m] == g] for g in range(st.G)]
+        base = [[m for m in range(st.M) if st.group_of[m] == g and m not in st.substitutes] for g in range(st.G)]
+        use = plan_step(need, supply_geq, self.disp, self.maxshare, subs, base)
         return planned, need, use
 
     def control_plans(self) -> list[ControlPlan]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .controls import LicenceQueue
+from .prices import delivered_price_index
+from .production import plan_step, produce
 
 
 class ModelError(RuntimeError):
@@ -232,42 +234,10 @@ class ImporterRun:
             rel = np.where(want, np.minimum(reserve, self.reserve0 * dt / self.rel_days), 0.0)
             reserve -= rel
             inv += rel
-        # 3. production from stock. Each substitute may serve at most its max_share of the
-        #    cells made (a design limit per cell), so the base material bounds output too.
+        # 3. production from stock (substitutes first, within their share limit)
         need = self.need_all[t]
-        avail = inv * m_.disp                                                         # (S,M) geq
-        f = np.ones(S)
-        for g in range(G):
-            nd = np.maximum(need[:, g] * dt, 1e-300)
-            base_av = avail[:, self.base_by_group[g][0]] if self.base_by_group[g] else np.zeros(S)
-            tot_av = base_av.copy()
-            ms_sum = np.zeros(S)
-            for m in self.subs_by_group[g]:
-                tot_av += avail[:, m]
-                ms_sum += maxshare[:, m]
-            fg = np.minimum(1.0, tot_av / nd)
-            if self.subs_by_group[g]:
-                fg = np.where(ms_sum < 1.0, np.minimum(fg, base_av / (np.maximum(1.0 - ms_sum, 1e-300) * nd)), fg)
-            np.minimum(f, np.where(need[:, g] > 0, fg, 1.0), out=f)
-        use = np.zeros((S, self.M))
-        got = np.ones((S, G)) if G > 1 else None
-        for g in range(G):
-            want = need[:, g] * dt * f
-            left = want.copy()
-            for m in self.subs_by_group[g]:
-                u = np.minimum(np.minimum(avail[:, m], maxshare[:, m] * want), left)
-                use[:, m] = u / m_.disp[:, m]
-                left -= u
-            for m in self.base_by_group[g]:
-                u = np.minimum(avail[:, m], left)
-                use[:, m] = u / m_.disp[:, m]
-                left -= u
-            if got is not None:
-                got[:, g] = np.where(want > 0, 1.0 - left / np.maximum(want, 1e-300), 1.0)
-        if got is not None:
-            short = got.min(axis=1)                   # < 1 only through rounding; keep groups in step
-            use *= (short[:, None] / np.maximum(got, 1e-300))[:, st.group_of]
-            f = f * short
+        f, use = produce(inv * m_.disp, need, dt, m_.disp, maxshare, self.subs_by_group, self.base_by_group,
+                         st.group_of)
         inv -= use
         self.consumed_cum += use
         self.f, self.use = f, use
@@ -334,22 +304,11 @@ class ImporterRun:
 
     def _plan_step(self, t: int, maxshare: np.ndarray) -> np.ndarray:
         """(S,M) planned use at step t with share limits ``maxshare`` (planned_use for one step)."""
-        m_ = self.m
-        need = self.need_all[t]
         cap = self.cap_l[t] if self.cap_l.ndim == 3 else self.cap_l
         if self.extra_cap is not None:
             cap = cap + self.extra_cap
-        supply_geq = (cap @ self.link_mat) * m_.disp
-        use = np.zeros((self.S, self.M))
-        for g in range(self.G):
-            left = need[:, g].copy()
-            for m in self.subs_by_group[g]:
-                u = np.minimum(np.minimum(maxshare[:, m] * need[:, g], supply_geq[:, m]), left)
-                use[:, m] = u / m_.disp[:, m]
-                left -= u
-            for m in self.base_by_group[g]:
-                use[:, m] = left / m_.disp[:, m]
-        return use
+        return plan_step(self.need_all[t], (cap @ self.link_mat) * self.m.disp, self.m.disp, maxshare,
+                         self.subs_by_group, self.base_by_group)
 
     # ---- second half: controls, shipping, checks, record ----------------------------------------
     def settle(self, t: int, placed: np.ndarray, blocked: np.ndarray, price_l: np.ndarray | None = None) -> None:
@@ -434,14 +393,7 @@ class ImporterRun:
 
     def price_index(self) -> np.ndarray:
         """(T,S,M) delivered-price index: arrival-weighted link price x price weights, first step = 1."""
-        p = np.where(self.rec_arr_m > 0, self.rec_pval / np.maximum(self.rec_arr_m, 1e-300), np.nan)
-        T, S, M = p.shape
-        flat = _ffill(p.reshape(T, S * M), np.nan).reshape(T, S, M)
-        first = np.full((S, M), np.nan)
-        for t in range(T):                             # the first defined value per sample and material
-            first = np.where(np.isnan(first), flat[t], first)
-        first = np.where(np.isnan(first) | (first <= 0), 1.0, first)
-        return np.where(np.isnan(flat), 1.0, flat / first[None])
+        return delivered_price_index(self.rec_pval, self.rec_arr_m)
 
     def bind_day(self) -> np.ndarray:
         """(S,) day of the first step in which a control binds this importer (NaN: never)."""
@@ -457,15 +409,3 @@ def _slot(res, path: str, default: float | None = None) -> np.ndarray:
             raise KeyError(path)
         return np.full(res.samples, float(default))
     return v
-
-
-def _ffill(x: np.ndarray, first: float) -> np.ndarray:
-    """Carry the last defined value forward along time (NaN where nothing arrived)."""
-    out = x.copy()
-    prev = np.full(x.shape[1], first)
-    for t in range(len(out)):
-        row = out[t]
-        nan = np.isnan(row)
-        row[nan] = prev[nan]
-        prev = row
-    return out
