@@ -28,11 +28,23 @@ from ..stockflow.engine import BIG, StockFlowModel
 from .inputs import SlowPaths
 
 
-def slow_paths(sfm: StockFlowModel) -> list[SlowPaths]:
-    """Per-sample slow variables from the stock-flow model (integrated once, vectorised)."""
-    traj = sfm.run(record="summary")
+def slow_paths(sfm: StockFlowModel, importer: str | None = None) -> list[SlowPaths]:
+    """Per-sample slow variables from the stock-flow model (integrated once, vectorised).
+
+    With a ``market:`` section the stock-flow market runs all importers, and the supply open to the
+    importer of interest is the shared capacity less what the other importers took (per step).
+    """
     T, S = sfm.cal.n, sfm.res.samples
-    supply = np.stack([np.minimum(sfm.supply_capacity(t), BIG) for t in range(T)], axis=1)  # (S,T,R,M)
+    if sfm.scn.data.get("market") is not None:
+        from ..stockflow.market import MarketModel
+
+        mm = MarketModel(sfm.scn, sfm.res)
+        code = importer or sfm.scn.data["importer"]
+        traj = mm.run(record="full").importers[code]
+        supply = np.minimum(mm.available(code), BIG)                                          # (S,T,R,M)
+    else:
+        traj = sfm.run(record="summary")
+        supply = np.stack([np.minimum(sfm.supply_capacity(t), BIG) for t in range(T)], axis=1)  # (S,T,R,M)
     learning = traj.series["cell_cost_index"]
     all_stages = sfm.capacity_stages()
     out = []

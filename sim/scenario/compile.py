@@ -52,6 +52,7 @@ class Scenario:
     calendar: Calendar
     quantities: dict[str, Quantity]
     registry: Registry
+    importers: dict[str, "Scenario"] = field(default_factory=dict)   # market: the other importers, compiled
 
     def __repr__(self) -> str:
         c = self.calendar
@@ -421,6 +422,7 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
                                             f"add supply.{prod}.{pr['region']} with share, capacity and lead_time"))
     pol = d.get("policies") or {}
     dest_codes = set(d.get("destinations") or {}) or ({d["importer"]} if "importer" in d else set())
+    dest_codes |= set(((d.get("market") or {}).get("importers") or {}))   # other importers may be targeted
     for i, c in enumerate(pol.get("export_controls") or []):
         base = ("policies", "export_controls", i)
         for key in ("origin", "material"):
@@ -453,6 +455,12 @@ def _refs(doc: Document, problems: list[Problem]) -> None:
             need(t["origin"], regions, base + ("origin",), "region")
         if "material" in t:
             need(t["material"], set(materials), base + ("material",), "material")
+        sup = d.get("supply") or {}
+        if (isinstance(t.get("origin"), str) and isinstance(t.get("material"), str) and t["origin"] in regions
+                and t["material"] in sup and t["origin"] not in (sup.get(t["material"]) or {})):
+            problems.append(doc.problem(base, f"tariff '{t.get('id')}' is on {t['material']} from {t['origin']}, "
+                                        "a route the scenario has no supply for",
+                                        f"add supply.{t['material']}.{t['origin']}, or remove the tariff"))
 
 
 def _control_refs(doc: Document, c: dict, base: tuple, codes: set, problems: list[Problem]) -> None:
@@ -604,7 +612,7 @@ def _shares(doc: Document, qs: dict[str, Quantity], problems: list[Problem]) -> 
                                         "shares split each material's orders across origins"))
 
 
-def compile_document(doc: Document, reg: Registry, check_cites: bool = True) -> Scenario:
+def compile_document(doc: Document, reg: Registry, check_cites: bool = True, nested: bool = False) -> Scenario:
     """Check ``doc`` completely against the schema, the registry and itself; BadInput lists all problems.
 
     Schema and semantic problems are reported together: the semantic checks skip only the parts
@@ -666,6 +674,12 @@ def compile_document(doc: Document, reg: Registry, check_cites: bool = True) -> 
         except (KeyError, ValueError) as exc:
             problems.append(doc.problem((), f"registry entry '{pid}' cannot be evaluated: {exc}",
                                         "check the entry's formula and inputs in calibration/parameters/"))
+    importers: dict[str, Scenario] = {}
+    if isinstance(d.get("market"), dict) and not nested and not _overlaps(("market",), bad):
+        from .market import market_problems
+
+        more, importers = market_problems(doc, reg, compile_document, problems)
+        problems += more
     if cal is None and not problems:   # e.g. a calendar the schema accepted but no step
         problems.append(doc.problem(("calendar",), "calendar needs start, end (dates) and step",
                                     "e.g. calendar: {start: 2025-01-01, end: 2034-12-31, step: week}"))
@@ -673,7 +687,7 @@ def compile_document(doc: Document, reg: Registry, check_cites: bool = True) -> 
         raise BadInput(_dedupe(problems))
     assert cal is not None
     return Scenario(id=sid, title=str(d.get("title", sid)), description=str(d.get("description", "")),
-                    doc=doc, calendar=cal, quantities=qs, registry=reg)
+                    doc=doc, calendar=cal, quantities=qs, registry=reg, importers=importers)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

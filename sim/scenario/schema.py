@@ -120,6 +120,8 @@ def scenario_schema() -> dict[str, Any]:
         "commissioning": _obj({"shape": shape, "slip_mean": q, "slip_cv": q}),
         "batch_yield_sd": q,
     }, desc="settings of the discrete-event engine (--engine des|hybrid); see docs/des.md")
+    props = _props(q, project, export_control, sourcing_rule, tariff, des)
+    props["market"] = _market(q, props)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://batsim.invalid/scenario.schema.json",
@@ -128,48 +130,83 @@ def scenario_schema() -> dict[str, Any]:
         "$defs": {"quantity": QUANTITY},
         "type": "object",
         "additionalProperties": False,
-        "properties": {
-            "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100, "description": "output folder name"},
-            "title": {"type": "string", "maxLength": 200, "description": "shown on every plot"},
-            "description": {"type": "string", "maxLength": 20000, "description": "the question this scenario answers"},
-            "extends": {"type": "string", "description": "path of a base scenario, relative to this file"},
-            "calendar": _obj({"start": {"type": "string", "format": "date"},
-                              "end": {"type": "string", "format": "date"},
-                              "step": {"enum": ["day", "week", "month"]}}, ["start", "end", "step"]),
-            "importer": {"type": "string", "description": "the region whose cell output is modelled"},
-            "destinations": _map(_obj({"share": q, "name": {"type": "string"}}, ["share"]),
-                                 "the importer's demand split by destination (an importer standing for several "
-                                 "buyers); export-control phases may target destinations by these codes"),
-            "regions": _map(_obj({"name": {"type": "string"}}), "regions by code"),
-            "materials": _map(_obj({
-                "name": {"type": "string"}, "unit": {"type": "string"},
-                "group": {"type": "string", "description": "bill-of-materials slot this material fills"},
-                "displaces": q, "max_share": q,
-            }, ["unit", "group"]), "materials by name", key_pattern=r"^[a-z][a-z0-9_]*$"),
-            "cells": _obj({"capacity": q, "utilisation": q, "yield": q,
-                           "intensity": _map(q, "graphite-equivalent need per GWh, by group", r"^[a-z][a-z0-9_]*$")},
-                          ["capacity", "intensity"]),
-            "demand": _obj({"segments": _map(_obj({"base": q, "growth": q, "name": {"type": "string"}}, ["base", "growth"]),
-                                             "segments by name", r"^[a-z][a-z0-9_]*$")}, ["segments"]),
-            "supply": _map(_map(_obj({"share": q, "capacity": q, "lead_time": q}, ["share", "lead_time"]),
-                                "origins"), "by material", r"^[a-z][a-z0-9_]*$"),
-            "inventory": _map(_obj({"initial_days": q, "target_days": q}, ["initial_days", "target_days"]),
-                              "by material", r"^[a-z][a-z0-9_]*$"),
-            "ordering": _obj({"adjustment_days": q}),
-            "reserves": _map(_obj({"initial": q, "trigger_days": q, "release_days": q}, ["initial"]),
-                             "strategic reserves by material", r"^[a-z][a-z0-9_]*$"),
-            "pipeline": {"type": "array", "items": project},
-            "policies": _obj({"export_controls": {"type": "array", "items": export_control},
-                              "sourcing_rules": {"type": "array", "items": sourcing_rule},
-                              "tariffs": {"type": "array", "items": tariff}}),
-            "jobs": _obj({"exposed": q}),
-            "costs": _obj({"exchina_premium": q, "scarcity_elasticity": q, "learning_rate": q}),
-            "des": des,
-            "claims": {"type": "array", "items": _obj({
-                "param": {"type": "string", "pattern": ID_PATTERN}, "kpi": {"type": "string"},
-                "note": {"type": "string"}}, ["param", "kpi"])},
-        },
+        "properties": props,
     }
+
+
+def _props(q: dict, project: dict, export_control: dict, sourcing_rule: dict, tariff: dict, des: dict) -> dict[str, Any]:
+    """The top-level sections of a scenario (without ``market:``)."""
+    return {
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 100, "description": "output folder name"},
+        "title": {"type": "string", "maxLength": 200, "description": "shown on every plot"},
+        "description": {"type": "string", "maxLength": 20000, "description": "the question this scenario answers"},
+        "extends": {"type": "string", "description": "path of a base scenario, relative to this file"},
+        "calendar": _obj({"start": {"type": "string", "format": "date"},
+                          "end": {"type": "string", "format": "date"},
+                          "step": {"enum": ["day", "week", "month"]}}, ["start", "end", "step"]),
+        "importer": {"type": "string", "description": "the region whose cell output is modelled"},
+        "destinations": _map(_obj({"share": q, "name": {"type": "string"}}, ["share"]),
+                             "the importer's demand split by destination (an importer standing for several "
+                             "buyers); export-control phases may target destinations by these codes"),
+        "regions": _map(_obj({"name": {"type": "string"}}), "regions by code"),
+        "materials": _map(_obj({
+            "name": {"type": "string"}, "unit": {"type": "string"},
+            "group": {"type": "string", "description": "bill-of-materials slot this material fills"},
+            "displaces": q, "max_share": q, "price_response": q,
+        }, ["unit", "group"]), "materials by name", key_pattern=r"^[a-z][a-z0-9_]*$"),
+        "cells": _obj({"capacity": q, "utilisation": q, "yield": q,
+                       "intensity": _map(q, "graphite-equivalent need per GWh, by group", r"^[a-z][a-z0-9_]*$")},
+                      ["capacity", "intensity"]),
+        "demand": _obj({"segments": _map(_obj({"base": q, "growth": q, "name": {"type": "string"}}, ["base", "growth"]),
+                                         "segments by name", r"^[a-z][a-z0-9_]*$")}, ["segments"]),
+        "supply": _map(_map(_obj({"share": q, "capacity": q, "lead_time": q}, ["share", "lead_time"]),
+                            "origins"), "by material", r"^[a-z][a-z0-9_]*$"),
+        "inventory": _map(_obj({"initial_days": q, "target_days": q}, ["initial_days", "target_days"]),
+                          "by material", r"^[a-z][a-z0-9_]*$"),
+        "ordering": _obj({"adjustment_days": q}),
+        "reserves": _map(_obj({"initial": q, "trigger_days": q, "release_days": q}, ["initial"]),
+                         "strategic reserves by material", r"^[a-z][a-z0-9_]*$"),
+        "pipeline": {"type": "array", "items": project},
+        "policies": _obj({"export_controls": {"type": "array", "items": export_control},
+                          "sourcing_rules": {"type": "array", "items": sourcing_rule},
+                          "tariffs": {"type": "array", "items": tariff}}),
+        "jobs": _obj({"exposed": q}),
+        "costs": _obj({"exchina_premium": q, "scarcity_elasticity": q, "learning_rate": q}),
+        "des": des,
+        "claims": {"type": "array", "items": _obj({
+            "param": {"type": "string", "pattern": ID_PATTERN}, "kpi": {"type": "string"},
+            "note": {"type": "string"}}, ["param", "kpi"])},
+    }
+
+
+def _patch(schema: Any) -> Any:
+    """``schema`` with nothing required: a market importer states only what differs from the base."""
+    if isinstance(schema, dict):
+        return {k: _patch(v) for k, v in schema.items() if k != "required"}
+    if isinstance(schema, list):
+        return [_patch(v) for v in schema]
+    return schema
+
+
+def _market(q: dict, props: dict[str, Any]) -> dict[str, Any]:
+    """The optional ``market:`` section: other importers, shared capacity, clearing, leakage, investment."""
+    from .slots import PATCHABLE
+
+    mat = r"^[a-z][a-z0-9_]*$"
+    importer = _obj({"name": {"type": "string"}, "willingness": q,
+                     **{k: _patch(props[k]) for k in PATCHABLE}},
+                    desc="an importing region competing for the same supply: patches of the base scenario's "
+                         "sections, deep-merged over it (docs/market.md)")
+    return _obj({
+        "clearing": _obj({"elasticity": q, "price_cap": q}, ["elasticity"],
+                         "the clearing rule's elasticity of orders to price and the bound of the price index"),
+        "importers": _map(importer, "other importing regions by region code"),
+        "capacity": _map(_map(q, "shared export capacity by origin"), "by material", mat),
+        "leakage": _obj({"share": q, "delay_days": q}, ["share", "delay_days"],
+                        "a share of what export controls refuse reaches importers through third countries"),
+        "investment": _map(_map(_obj({"response": q, "max_added": q, "build_days": q},
+                                     ["response", "max_added", "build_days"]), "by origin"), "by material", mat),
+    }, ["clearing"], "several importers competing for shared supply at a clearing price (docs/market.md)")
 
 
 def schema_json() -> str:

@@ -59,6 +59,8 @@ SLOTS: tuple[SlotSpec, ...] = (
     SlotSpec("cells.intensity.*", "t/GWh", 0, 1e6, low_open=True, what="graphite-equivalent need per GWh of good cells"),
     SlotSpec("materials.*.displaces", "dimensionless", 0, 100, low_open=True, what="graphite-equivalent tonnes per tonne"),
     SlotSpec("materials.*.max_share", "dimensionless", 0, 1, what="largest share of its group's duty"),
+    SlotSpec("materials.*.price_response", "dimensionless", 0, 100,
+             what="rise of the max_share per unit rise of the group's base-material price index (docs/market.md)"),
     SlotSpec("demand.segments.*.base", "GWh/day", 0, MAX_ENERGY, what="demand at the start"),
     SlotSpec("demand.segments.*.growth", "dimensionless", -1, 10, low_open=True, alt_unit="1/year", what="annual compound growth rate"),
     SlotSpec("destinations.*.share", "dimensionless", 0, 1, what="share of the importer's demand bound for this destination"),
@@ -101,6 +103,21 @@ SLOTS: tuple[SlotSpec, ...] = (
     SlotSpec("costs.exchina_premium", "dimensionless", 0, 100, what="price premium of supply outside the controlled origin"),
     SlotSpec("costs.scarcity_elasticity", "dimensionless", 0, 1000, what="price rise per unit shortfall fraction"),
     SlotSpec("costs.learning_rate", "dimensionless", 0, 1, what="cost fall per doubling of cumulative output"),
+    # the market of several importers (docs/market.md)
+    SlotSpec("market.clearing.elasticity", "dimensionless", 0, 100, low_open=True,
+             what="isoelastic response of orders to the price index (> 0)"),
+    SlotSpec("market.clearing.price_cap", "dimensionless", 1, 1e6, what="upper bound of a link's price index"),
+    SlotSpec("market.importers.*.willingness", "dimensionless", 0, 100, low_open=True,
+             what="multiplies the price the importer will pay (1: like the others)"),
+    SlotSpec("market.capacity.*.*", "t/day", 0, MAX_FLOW, what="export capacity of an origin shared by all importers"),
+    SlotSpec("market.leakage.share", "dimensionless", 0, 1,
+             what="share of what a control refuses that reaches the importer through third countries"),
+    SlotSpec("market.leakage.delay_days", "day", 0, MAX_DAYS, what="extra time of the detour through third countries"),
+    SlotSpec("market.investment.*.*.response", "dimensionless", 0, 1000,
+             what="added capacity per unit rise of the mean price index (share of max_added)"),
+    SlotSpec("market.investment.*.*.max_added", "t/day", 0, MAX_FLOW, what="largest capacity the price can bring in"),
+    SlotSpec("market.investment.*.*.build_days", "day", 0, MAX_SLIP_DAYS,
+             what="build and qualification time: no output before it"),
     # discrete-event engine (sim/des, docs/des.md)
     SlotSpec("des.lot_size.*", "t", 0, MAX_FLOW, low_open=True, what="tonnes per lot (shipment and licence application)"),
     SlotSpec("des.lots_per_step", "dimensionless", 0, 10000, low_open=True,
@@ -115,9 +132,15 @@ SLOTS: tuple[SlotSpec, ...] = (
 )
 
 
+# sections a market importer may patch (market.importers.<code>.<section>...): the same slots
+PATCHABLE = ("cells", "demand", "supply", "inventory", "ordering", "jobs", "reserves", "policies", "destinations")
+
+
 def spec_for(path: str) -> SlotSpec | None:
     """The slot spec whose pattern matches a dotted path (segments compared one by one)."""
     parts = path.split(".")
+    if len(parts) > 3 and parts[:2] == ["market", "importers"] and parts[3] in PATCHABLE:
+        return spec_for(".".join(parts[3:]))
     for s in SLOTS:
         pat = s.pattern.split(".")
         if len(pat) == len(parts) and all(fnmatch.fnmatchcase(a, b) for a, b in zip(parts, pat)):

@@ -17,15 +17,16 @@ import numpy as np
 
 from ..core.calendar import DAYS_PER_YEAR
 from ..scenario.compile import Resolved, Scenario
-from .controls import ControlPlan, LicenceQueue
+from .controls import ControlPlan
+from .production import plan_step
+from .prices import _ffill
+from .stepper import ImporterRun, ModelError, _slot
 from .structure import Structure, build_structure
 
 BIG = 1e15          # stands in for "no capacity limit" so that arithmetic stays finite
 MASS_TOL = 1e-7     # relative tolerance of the mass-balance check
 
-
-class ModelError(RuntimeError):
-    """A physical invariant broke: mass not conserved or a stock negative."""
+__all__ = ["BIG", "MASS_TOL", "ModelError", "StockFlowModel", "Trajectory", "simulate"]
 
 
 @dataclass
@@ -38,19 +39,11 @@ class Trajectory:
     series: dict[str, np.ndarray] = field(default_factory=dict)
     shock_day: np.ndarray | None = None      # (S,) first effective date of a control, NaN if none
     mass_error_max: float = 0.0
+    bind_day: np.ndarray | None = None       # (S,) first day a control binds this importer, NaN if never
 
     @property
     def samples(self) -> int:
         return self.series["cell_output"].shape[1]
-
-
-def _slot(res: Resolved, path: str, default: float | None = None) -> np.ndarray:
-    v = res.slots.get(path)
-    if v is None:
-        if default is None:
-            raise KeyError(path)
-        return np.full(res.samples, float(default))
-    return v
 
 
 def _ramp(td: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -178,16 +171,9 @@ class StockFlowModel:
         for o, m, c in self.proj_cap:
             supply[:, :, m] += c
         supply_geq = supply * self.disp[None]
-        use = np.zeros(supply.shape)
-        for g in range(st.G):
-            left = need[:, :, g].copy()
-            for m in [m for m in st.substitutes if st.group_of[m] == g]:
-                u = np.minimum(np.minimum(self.maxshare[None, :, m] * need[:, :, g], supply_geq[:, :, m]), left)
-                use[:, :, m] = u / self.disp[None, :, m]
-                left -= u
-            base = [m for m in range(st.M) if st.group_of[m] == g and m not in st.substitutes]
-            if base:
-                use[:, :, base[0]] = left / self.disp[None, :, base[0]]
+        subs = [[m for m in st.substitutes if st.group_of[m] == g] for g in range(st.G)]
+        base = [[m for m in range(st.M) if st.group_of[m] == g and m not in st.substitutes] for g in range(st.G)]
+        use = plan_step(need, supply_geq, self.disp, self.maxshare, subs, base)
         return planned, need, use
 
     def control_plans(self) -> list[ControlPlan]:
@@ -195,281 +181,36 @@ class StockFlowModel:
         dt_ref = float(np.mean(self.cal.dt_days))
         return [ControlPlan(c, self.st, self.res, self.cal.t_days, dt_ref) for c in self.st.controls]
 
+    @property
+    def mass_tol(self) -> float:
+        """Relative tolerance of the mass-balance check (this module's MASS_TOL, read when checked)."""
+        return MASS_TOL
+
     # ---- integration ---------------------------------------------------------------------------
     def run(self, record: str = "full") -> Trajectory:
-        st, res, S = self.st, self.res, self.res.samples
-        T, R, M, G = self.cal.n, st.R, st.M, st.G
+        """Integrate over the calendar: one importer, its own capacity, the allocation of clearing.clear."""
+        from .clearing import clear
+
+        run = ImporterRun(self, record)
+        ctl_li = [run.c_li]
+        ctl_m = [[pl.c.material for pl in run.plans]]
+        for t in range(self.cal.n):
+            ask = run.ask(t)
+            placed, blocked, _, _ = clear([ask], run.link_mat, run.lm, c_li=ctl_li, ctl_mat=ctl_m)
+            run.settle(t, placed[0], blocked[0])
+        return self.finish(run)
+
+    def finish(self, run: ImporterRun, price_index: bool = True) -> Trajectory:
+        """The trajectory of a finished :class:`ImporterRun`: final checks, indicators, records."""
+        st, S = self.st, self.res.samples
+        T, R, M = self.cal.n, st.R, st.M
         td, dts = self.cal.t_days, self.cal.dt_days
-        dt_ref = float(np.mean(dts))
-        subs_by_group = [[m for m in st.substitutes if st.group_of[m] == g] for g in range(G)]
-        base_by_group = [[m for m in range(M) if st.group_of[m] == g and m not in st.substitutes][:1]
-                         for g in range(G)]
-        # lead times as whole steps (arrive at the start of step t+k, k >= 1)
-        k_lead = np.maximum(1, np.rint(self.lead / dt_ref)).astype(np.int64)
-        # goods move only on supplied (origin, material) links: the transit buffer is (Lb,S,L)
-        lo = np.array([o for o, _ in st.supplied], dtype=np.int64)
-        lm = np.array([m for _, m in st.supplied], dtype=np.int64)
-        L = len(lo)
-        link_mat = np.zeros((L, M))
-        link_mat[np.arange(L), lm] = 1.0
-        k_link = k_lead[:, lo, lm]                                                             # (S,L)
-        link_of = {(int(o), int(m)): i for i, (o, m) in enumerate(zip(lo, lm))}
-        plans = self.control_plans()
-        Lb = int(k_link.max()) + 2 if L else 2
-        rules = []
-        for r in st.rules:
-            h = np.zeros((T, S))
-            for j in range(r.n_steps):
-                start = _slot(res, f"{r.path}.schedule.{j}.from")
-                h = np.where(td[:, None] >= start[None, :], _slot(res, f"{r.path}.schedule.{j}.min_share")[None, :], h)
-            rules.append((r, h, _slot(res, f"{r.path}.uptake", 1.0)))
-        target_days = np.stack([_slot(res, f"inventory.{m}.target_days") for m in st.materials], axis=1)
-        init_days = np.stack([_slot(res, f"inventory.{m}.initial_days") for m in st.materials], axis=1)
-        adj = _slot(res, "ordering.adjustment_days", 28.0)
-        reserve = np.zeros((S, M))
-        trig = np.zeros((S, M))
-        rel_days = np.ones((S, M))
-        for m in st.reserves:
-            name = st.materials[m]
-            reserve[:, m] = _slot(res, f"reserves.{name}.initial")
-            trig[:, m] = _slot(res, f"reserves.{name}.trigger_days", 0.0)
-            rel_days[:, m] = _slot(res, f"reserves.{name}.release_days", 30.0)
-        reserve0 = reserve.copy()
-        planned_all, need_all, uplan_all = self.planned_use()
-        lead_avg = (self.share * k_lead * dt_ref).sum(axis=1)     # (S,M) days, as the pipeline holds them
-
-        # ---- initial state: steady flow at the start --------------------------------------------
-        u0 = uplan_all[0]
-        inv = u0 * init_days
-        buf = np.zeros((Lb, S, L))
-        flow0 = u0[:, None, :] * self.share                                                     # (S,R,M) t/day
-        for j in range(Lb):
-            buf[j] += np.where(j < k_link, flow0[:, lo, lm] * dt_ref, 0.0)
-        queues = [LicenceQueue(pl, flow0[:, pl.c.origin, pl.c.material]) for pl in plans]
-        ctl = list(zip(plans, queues))
-        transit = buf.sum(axis=0) @ link_mat                                                    # (S,M)
-        total0 = inv + transit + reserve                                                        # (S,M)
-        scale = max(float(total0.sum()), 1.0)
-        shipped_cum = np.zeros((S, M))
-        consumed_cum = np.zeros((S, M))
-        lost_cum = np.zeros((S, M))
-        worst = 0.0
-
-        full = record == "full"
-        rec_f = np.ones((T, S))
-        rec_inv = np.zeros((T, S, M))
-        rec_use = np.zeros((T, S, M))
-        rec_arr_m = np.zeros((T, S, M))
-        rec_arr = np.zeros((T, S, L)) if full else None
-        if full:
-            rec_transit = np.zeros((T, S, M))
-            rec_blocked = np.zeros((T, S, M))
-            rec_reserve = np.zeros((T, S, M))
-            rec_backlog = np.zeros((T, S, max(len(ctl), 1)))
-        else:  # what the cost and origin indicators need, without the (T,S,L) array
-            ctrl_l = self._controlled_mask()[:, lo, lm].astype(float)                      # (S,L)
-            price_w = self._price_weights()
-            price_l = price_w(0)[:, lo, lm] if not st.tariffs else None
-            rec_arr_ctrl = np.zeros((T, S))
-            rec_arr_tot = np.zeros((T, S))
-            rec_arr_price = np.zeros((T, S))
-        uniform_dt = bool(np.all(dts == dts[0]))
-        adj_frac = np.minimum(1.0, dts[0] / adj)[:, None]
-        tgt_base = target_days + lead_avg
-        share_l = self.share[:, lo, lm]
-        # flat scatter indices into buf for each ring position: one indexed add per step
-        SL = S * L
-        buf_flat = buf.reshape(-1)
-        k_flat = k_link.ravel()
-        lanes = np.arange(SL)
-        arrive_at = [((j + k_flat) % Lb) * SL + lanes for j in range(Lb)]
-        cap_l = self.cap_base[:, lo, lm]
-        if self.proj_cap:
-            cap_l = np.broadcast_to(cap_l, (T, S, L)).copy()
-            for o, m, c in self.proj_cap:
-                cap_l[:, :, link_of[(o, m)]] += c
-        c_li = [link_of[(pl.c.origin, pl.c.material)] for pl in plans]
-        loses = [pl.c.in_transit == "lose" and any(q["code"] == 3 for q in pl.phases) for pl in plans]
-        disp_l = self.disp[:, lm]
-
-        for t in range(T):
-            dt = dts[t]
-            # 1. a ban that seizes goods on the way does so from the start of its first step
-            for k, (pl, q) in enumerate(ctl):
-                if loses[k]:  # a ban that seizes goods already on the way (its share of destinations)
-                    frac = q.seized(t)
-                    if frac.any():
-                        li = c_li[k]
-                        gone = buf[:, :, li].sum(axis=0) * frac
-                        buf[:, :, li] *= 1.0 - frac
-                        lost_cum[:, pl.c.material] += gone
-                        transit[:, pl.c.material] -= gone
-            # 1. arrivals
-            slot = t % Lb
-            arr = buf[slot].copy()
-            buf[slot] = 0.0
-            arr_m = arr @ link_mat
-            inv += arr_m
-            transit -= arr_m
-            u_plan = uplan_all[t]
-            # 2. reserves release when cover is low
-            if st.reserves:
-                want = (inv < u_plan * trig) & (reserve > 0)
-                rel = np.where(want, np.minimum(reserve, reserve0 * dt / rel_days), 0.0)
-                reserve -= rel
-                inv += rel
-            # 3. production from stock. Each substitute may serve at most its max_share of the
-            #    cells made (a design limit per cell), so the base material bounds output too.
-            need = need_all[t]
-            avail = inv * self.disp                                                         # (S,M) geq
-            f = np.ones(S)
-            for g in range(G):
-                nd = np.maximum(need[:, g] * dt, 1e-300)
-                base_av = avail[:, base_by_group[g][0]] if base_by_group[g] else np.zeros(S)
-                tot_av = base_av.copy()
-                ms_sum = np.zeros(S)
-                for m in subs_by_group[g]:
-                    tot_av += avail[:, m]
-                    ms_sum += self.maxshare[:, m]
-                fg = np.minimum(1.0, tot_av / nd)
-                if subs_by_group[g]:
-                    fg = np.where(ms_sum < 1.0, np.minimum(fg, base_av / (np.maximum(1.0 - ms_sum, 1e-300) * nd)), fg)
-                np.minimum(f, np.where(need[:, g] > 0, fg, 1.0), out=f)
-            use = np.zeros((S, M))
-            got = np.ones((S, G)) if G > 1 else None
-            for g in range(G):
-                want = need[:, g] * dt * f
-                left = want.copy()
-                for m in subs_by_group[g]:
-                    u = np.minimum(np.minimum(avail[:, m], self.maxshare[:, m] * want), left)
-                    use[:, m] = u / self.disp[:, m]
-                    left -= u
-                for m in base_by_group[g]:
-                    u = np.minimum(avail[:, m], left)
-                    use[:, m] = u / self.disp[:, m]
-                    left -= u
-                if got is not None:
-                    got[:, g] = np.where(want > 0, 1.0 - left / np.maximum(want, 1e-300), 1.0)
-            if got is not None:
-                short = got.min(axis=1)                   # < 1 only through rounding; keep groups in step
-                use *= (short[:, None] / np.maximum(got, 1e-300))[:, st.group_of]
-                f = f * short
-            inv -= use
-            consumed_cum += use
-            # 4. orders: order-up-to, counting what is already on order or awaiting a licence
-            position = inv + transit
-            tgt = tgt_base
-            if ctl:
-                tgt = tgt_base.copy()
-                for pl, q in ctl:
-                    m = pl.c.material
-                    position[:, m] += q.pending()
-                    wf = (pl.waiting[t] * pl.w).sum(axis=1)            # share of demand whose buyers front-run
-                    tgt[:, m] += np.where(wf > 0, pl.surge * wf, 0.0) * target_days[:, m]
-            af = adj_frac if uniform_dt else np.minimum(1.0, dt / adj)[:, None]
-            # replace this step's use, and close part of the gap left after that (steady state: no gap)
-            order = np.maximum(0.0, u_plan * dt + (u_plan * (tgt - dt) - position) * af)
-            # 5. split across origins (on links): preferred shares, sourcing rules, diversion, capacity
-            if rules:
-                s = self.share.copy()
-                for r, h, uptake in rules:
-                    m, ex = r.material, list(r.excluded)
-                    ok = [o for o in range(R) if o not in ex]
-                    e = s[:, ex, m].sum(axis=1)
-                    allowed = np.minimum(e, 1.0 - uptake * h[t])
-                    s[:, ex, m] *= np.where(e > 0, allowed / np.maximum(e, 1e-300), 1.0)[:, None]
-                    rest = s[:, ok, m].sum(axis=1)
-                    moved = e - allowed
-                    cap_ok = (self.cap_base[:, ok, m] > 0).astype(float)
-                    wts = np.where(rest[:, None] > 0, s[:, ok, m] / np.maximum(rest, 1e-300)[:, None],
-                                   cap_ok / np.maximum(cap_ok.sum(axis=1), 1.0)[:, None])
-                    s[:, ok, m] += wts * moved[:, None]
-                s_l = s[:, lo, lm]
-            else:
-                s_l = share_l
-            desired = order[:, lm] * s_l                                                     # (S,L)
-            redirect = np.zeros((S, M))
-            blocked = np.zeros((S, M))
-            if ctl:
-                barred = np.zeros((S, L), bool)
-                mvs = []
-                for k, (pl, q) in enumerate(ctl):
-                    li, m = c_li[k], pl.c.material
-                    bf = ((pl.regime[t] != 0) * pl.w).sum(axis=1)       # share of demand the control binds
-                    a = bf > 0
-                    barred[:, li] |= a
-                    mv = np.where(a, pl.div * (1.0 - pl.exempt) * desired[:, li] * bf, 0.0)
-                    desired[:, li] -= mv
-                    redirect[:, m] += mv
-                    mvs.append(mv)
-            cap_step = cap_l[t] * dt if cap_l.ndim == 3 else cap_l * dt
-            placed = np.minimum(desired, cap_step)
-            redirect += (desired - placed) @ link_mat
-            if redirect.any():
-                spare = cap_step - placed
-                if ctl:
-                    spare[barred] = 0.0
-                # orders that could not be placed go where there is spare capacity, in proportion
-                # to it: exact in one pass (no origin is offered more than it can ship)
-                spare = np.maximum(spare, 0.0)
-                room = spare @ link_mat                                             # (S,M)
-                take = np.minimum(1.0, redirect / np.maximum(room, 1e-300))
-                extra = spare * take[:, lm]
-                placed += extra
-                unfilled = redirect - extra @ link_mat
-                if ctl:  # diverted orders no one else could take go back to the controlled origin
-                    frac = unfilled / np.maximum(redirect, 1e-300)
-                    for k, (pl, q) in enumerate(ctl):
-                        li, m = c_li[k], pl.c.material
-                        back = np.minimum(mvs[k] * frac[:, m], np.maximum(cap_step[:, li] - placed[:, li], 0.0))
-                        placed[:, li] += back
-                        unfilled[:, m] -= back
-                blocked += unfilled                                   # orders no one could take this step
-            # 6. export controls on what was placed with a controlled origin
-            ship_l = placed
-            for k, (pl, q) in enumerate(ctl):
-                li, m = c_li[k], pl.c.material
-                demand_l = u_plan[:, m] * self.share[:, pl.c.origin, m]
-                ship_l[:, li], refused = q.step(t, td[t], dt, placed[:, li], demand_l)
-                blocked[:, m] += refused
-            ship_m = ship_l @ link_mat
-            shipped_cum += ship_m
-            transit += ship_m
-            buf_flat[arrive_at[t % Lb]] += ship_l.ravel()           # each (s,link) once: exact
-            # 7. checks: mass balance closes and no stock goes negative
-            err = inv + transit + reserve + consumed_cum + lost_cum - total0 - shipped_cum
-            e = float(np.abs(err).max())
-            worst = max(worst, e)
-            if e > MASS_TOL * max(scale, float(shipped_cum.max())):
-                si, mi = np.unravel_index(np.abs(err).argmax(), err.shape)
-                raise ModelError(f"mass balance broken for material '{st.materials[mi]}' at step {t} "
-                                 f"({self.cal.date_of(td[t])}), sample {si}: imbalance {err[si, mi]:.6g} t")
-            lowest = min(float(inv.min()), float(ship_l.min()) if L else 0.0, float(reserve.min()) if st.reserves else 0.0)
-            if lowest < -MASS_TOL * scale:
-                what = "inventory" if inv.min() == lowest else ("shipment" if ship_l.min() == lowest else "reserve")
-                raise ModelError(f"negative {what} at step {t} ({self.cal.date_of(td[t])}): {lowest:.6g} t")
-            np.maximum(inv, 0.0, out=inv)
-            # 8. record the state; indicators are computed after the loop, for all steps at once
-            rec_f[t] = f
-            rec_inv[t] = inv
-            rec_use[t] = use
-            rec_arr_m[t] = arr_m
-            if full:
-                rec_arr[t] = arr
-                rec_transit[t] = transit
-                rec_blocked[t] = blocked / dt
-                rec_reserve[t] = reserve
-                for k, (pl, q) in enumerate(ctl):
-                    rec_backlog[t, :, k] = q.pending()
-            else:
-                arr_geq = arr * disp_l
-                rec_arr_tot[t] = arr_geq.sum(axis=1)
-                rec_arr_ctrl[t] = (arr_geq * ctrl_l).sum(axis=1)
-                rec_arr_price[t] = (arr_geq * (price_l if price_l is not None else price_w(t)[:, lo, lm])).sum(axis=1)
+        lo, lm, full = run.lo, run.lm, run.full
         # a last, independent check of the transit bookkeeping against the buffer itself
-        drift = float(np.abs(buf.sum(axis=0) @ link_mat - transit).max())
-        if drift > MASS_TOL * scale:
+        drift = float(np.abs(run.in_transit_total() - run.transit).max())
+        if drift > MASS_TOL * run.scale:
             raise ModelError(f"in-transit bookkeeping drifted by {drift:.6g} t")
+        rec_arr = run.rec_arr
         if full:
             full_arr = np.zeros((T, S, R, M))
             full_arr[:, :, lo, lm] = rec_arr
@@ -480,12 +221,16 @@ class StockFlowModel:
             rec_arr_tot = arr_geq.sum(axis=(2, 3))
             rec_arr_ctrl = (arr_geq * controlled[None]).sum(axis=(2, 3))
             rec_arr_price = np.stack([(arr_geq[t] * price_w(t)).sum(axis=(1, 2)) for t in range(T)])
-        series = self._indicators(planned_all, need_all, rec_f, rec_inv, rec_use, rec_arr_tot, rec_arr_ctrl,
-                                  rec_arr_price)
+        else:
+            rec_arr_tot, rec_arr_ctrl, rec_arr_price = run.rec_arr_tot, run.rec_arr_ctrl, run.rec_arr_price
+        series = self._indicators(run.planned_all, run.need_all, run.rec_f, run.rec_inv, run.rec_use, rec_arr_tot,
+                                  rec_arr_ctrl, rec_arr_price)
         if full:
-            series.update(inventory=rec_inv, in_transit=rec_transit, deliveries=rec_arr / dts[:, None, None, None],
-                          orders_blocked=rec_blocked, reserve=rec_reserve, consumption=rec_use / dts[:, None, None],
-                          licence_backlog=rec_backlog)
+            rec_use = run.rec_use
+            series.update(inventory=run.rec_inv, in_transit=run.rec_transit,
+                          deliveries=rec_arr / dts[:, None, None, None], orders_blocked=run.rec_blocked,
+                          reserve=run.rec_reserve, consumption=rec_use / dts[:, None, None],
+                          licence_backlog=run.rec_backlog)
             tot_geq = (rec_use * self.disp[None]).sum(axis=2, keepdims=True)
             is_sub = np.isin(np.arange(M), st.substitutes)[None, None, :]
             series["substitute_by_material"] = np.where(tot_geq > 0, rec_use * self.disp[None] /
@@ -495,10 +240,13 @@ class StockFlowModel:
             series["supportable_by_origin"] = (arr_geq * gmask0).sum(axis=3) / (per_gwh[:, :, None] * dts[:, None, None])
             series["stages"] = self.capacity_stages()  # type: ignore[assignment]
             series["nameplate"] = self.nameplate
+        if price_index:
+            series["price_index"] = run.price_index()
         shock = np.full(S, np.nan)
-        for pl in plans:
+        for pl in run.plans:
             shock = np.fmin(shock, pl.eff)
-        return Trajectory(structure=st, t_days=td, dt_days=dts, series=series, shock_day=shock, mass_error_max=worst)
+        return Trajectory(structure=st, t_days=td, dt_days=dts, series=series, shock_day=shock,
+                          mass_error_max=run.worst, bind_day=run.bind_day())
 
     # ---- indicators, vectorised over time ------------------------------------------------------
     def _controlled_mask(self) -> np.ndarray:
@@ -569,18 +317,6 @@ class StockFlowModel:
             "cell_cost_index": ((cum0 + cum_out) / cum0) ** b_learn[None, :],
             "material_limited": ((f < 1.0 - 1e-9) & (planned > 0)).astype(float),
         }
-
-
-def _ffill(x: np.ndarray, first: float) -> np.ndarray:
-    """Carry the last defined value forward along time (NaN where nothing arrived)."""
-    out = x.copy()
-    prev = np.full(x.shape[1], first)
-    for t in range(len(out)):
-        row = out[t]
-        nan = np.isnan(row)
-        row[nan] = prev[nan]
-        prev = row
-    return out
 
 
 def simulate(scn: Scenario, res: Resolved, record: str = "full") -> Trajectory:

@@ -185,15 +185,16 @@ def _terms(path: str, own: dict, inherited: dict, base: str) -> tuple[tuple[str,
 def _control(c: dict, path: str, importer: str, st: Structure, ridx: dict, midx: dict) -> Control | None:
     """The control ``c`` as dated phases; None when it does not act on this importer's destinations."""
     scope = destination_indices([c.get("destination", "all")], importer, st.destinations)
-    if scope is None:
-        return None                                    # aimed at another importer
+    if scope is None or c["origin"] == importer:
+        return None                                    # aimed at another importer, or its own exports
     lic = c.get("licence") or {}
     phases: list[Phase] = []
     if "phases" in c:
         for j, ph in enumerate(c["phases"]):
             p = f"{path}.phases.{j}"
             own = ph.get("licence") or {}
-            dests = destination_indices(ph.get("destinations"), importer, st.destinations) \
+            mine = [x for x in ph.get("destinations") or [] if x in ("all", importer) or x in st.destinations]
+            dests = (destination_indices(mine, importer, st.destinations) if mine else ()) \
                 if ph.get("destinations") else scope
             dests = tuple(x for x in (dests or ()) if x in scope)
             phases.append(Phase(ph["regime"], f"{p}.start", f"{p}.end" if "end" in ph else None, dests,
