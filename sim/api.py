@@ -21,7 +21,7 @@ from .provenance.registry import Registry, load_registry
 from .scenario.compile import Resolved, Scenario, compile_document, resolve
 from .scenario.load import load_document
 from .stockflow import kpis as _kpis
-from .stockflow.blocks import simulate_blocks
+from .stockflow.blocks import simulate_blocks, simulate_market_blocks
 from .stockflow.engine import Trajectory
 from .stockflow.ensemble import BLOCK
 from .stockflow.kpis import ImporterKPIs
@@ -162,7 +162,9 @@ def check_importer(code: str, importers: list[str], where: str = "--importer") -
 
 def _simulate(scn: Scenario, res: Resolved, record: str) -> MarketTrajectory:
     """The one call into the engine: every importer's trajectory for the resolved samples."""
-    return single(simulate_blocks(scn, res, record=record))
+    if scn.data.get("market") is None:       # one importer: today's engine, in blocks with a progress bar
+        return single(simulate_blocks(scn, res, record=record))
+    return simulate_market_blocks(scn, res, record=record)
 
 
 def _light(parts: list[Trajectory]) -> Trajectory:

@@ -55,7 +55,7 @@ def _redirect(a: Ask, p: np.ndarray, redirect: np.ndarray, link_mat: np.ndarray,
     if limit is not None:
         spare = np.minimum(spare, limit)
     room = spare @ link_mat                                             # (S,M)
-    take = np.minimum(1.0, redirect / np.maximum(room, 1e-300))
+    take = np.clip(redirect / np.maximum(room, 1e-300), 0.0, 1.0)   # rounding can leave a redirect of -1e-14
     extra = spare * take[:, lm]
     p += extra
     return redirect - extra @ link_mat
@@ -113,13 +113,13 @@ def clear(asks: list[Ask], link_mat: np.ndarray, lm: np.ndarray, shared: np.ndar
             continue
         unfilled = blocked[i]
         # diverted orders no one else could take go back to the controlled origin
-        frac = unfilled / np.maximum(a.redirect, 1e-300)
+        frac = np.where(a.redirect > 0, np.clip(unfilled / np.maximum(a.redirect, 1e-300), 0.0, 1.0), 0.0)
         for k, li in enumerate(c_li[i]):
             m = ctl_mat[i][k]
             room = np.maximum(a.cap_step[:, li] - p[:, li], 0.0)
             if left is not None:
                 room = np.minimum(room, left[:, li])
-            back = np.minimum(a.moved[k] * np.minimum(frac[:, m], 1.0), room)
+            back = np.minimum(a.moved[k] * frac[:, m], room)
             p[:, li] += back
             unfilled[:, m] -= back
             if left is not None:

@@ -17,7 +17,7 @@ from ..core.calendar import DAYS_PER_YEAR
 from ..scenario.compile import Resolved, Scenario
 from ..scenario.market import importer_codes, importer_resolved, willingness
 from .clearing import clear
-from .engine import StockFlowModel, Trajectory, _slot
+from .engine import BIG, StockFlowModel, Trajectory, _slot
 from .market_types import MarketTrajectory
 from .stepper import ImporterRun
 
@@ -85,7 +85,7 @@ class MarketModel:
                     r.price_signal = mat_price[t - 1]
             shared = None
             if self.shared is not None:
-                shared = self.shared
+                shared = self._routes_shared(r0, t)
                 if self.invest:       # capacity the price has brought in: open to every importer
                     shared = shared.copy()
                     for li, m, resp, mx, build in self.invest:
@@ -114,6 +114,13 @@ class MarketModel:
                 trajs[c].series["added_capacity"] = self.added
         focus = self.scn.data.get("importer")
         return MarketTrajectory(importers=trajs, focus=focus, materials=list(self.st.materials))
+
+    def _routes_shared(self, r0: ImporterRun, t: int) -> np.ndarray:
+        """(S,L) shared capacity at step t (t/day): ``market.capacity`` where given; elsewhere the base
+        scenario's own route capacity (plants of the pipeline included), so that a plant's output is
+        shared by the importers rather than counted once for each of them; unlimited routes stay so."""
+        route = r0.cap_l[t] if r0.cap_l.ndim == 3 else r0.cap_l
+        return np.where(np.isinf(self.shared) & (route < 0.5 * BIG), route, self.shared)
 
     @staticmethod
     def _mean_price(cum: np.ndarray, t: int, m: int, build: np.ndarray, dt_ref: float, k_year: int) -> np.ndarray:
