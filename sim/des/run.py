@@ -19,6 +19,7 @@ import numpy as np
 
 from ..scenario.compile import Scenario, resolve
 from ..stockflow import kpis as _kpis
+from ..stockflow.controls import bind_day, binding_steps
 from ..stockflow.engine import StockFlowModel, Trajectory
 from ..stockflow.structure import build_structure
 from .hybrid import slow_paths
@@ -123,8 +124,10 @@ def run_des(scn: Scenario, samples: int = 1, seed: int = 0, engine: str = "des",
     series["stages"] = {k: np.stack([np.broadcast_to(np.asarray(o.stages.get(k, 0.0), dtype=float), (T,)) for o in outs],
                                     axis=1) for k in keys}
     shock = np.array([inputs[i if distinct else 0].shock for i in range(n)])
+    bind = bind_day(binding_steps(sfm.control_plans(), cal.n, res_m.samples), cal.t_days)   # as the stock-flow engine
+    bind = np.array([bind[i if distinct else 0] for i in range(n)])
     traj = Trajectory(structure=st, t_days=cal.t_days, dt_days=cal.dt_days, series=series, shock_day=shock,
-                      mass_error_max=max(o.mass_error_max for o in outs))
+                      mass_error_max=max(o.mass_error_max for o in outs), bind_day=bind)
     kpis = _kpis.compute(traj)
     des_kpis = {k: np.array([o.kpis[k] for o in outs]) for k in DES_KPI_UNITS}
     s0 = settings[0]

@@ -306,3 +306,17 @@ class LicenceQueue:
                 if k.shape[1] > 1:                               # all later steps in one indexed add
                     self.dbuf[(t + np.arange(1, k.shape[1])) % Ld] += k.T[1:, :, None] * lj[None, :, :]
         return decided
+
+
+def binding_steps(plans: list[ControlPlan], T: int, S: int) -> np.ndarray:
+    """(T,S) True in the steps in which some control binds the importer (a phase other than none
+    applies to a destination with weight > 0)."""
+    bound = np.zeros((T, S), bool)
+    for pl in plans:
+        bound |= ((pl.regime != 0) * pl.w[None]).sum(axis=2) > 0
+    return bound
+
+
+def bind_day(bound: np.ndarray, t_days: np.ndarray) -> np.ndarray:
+    """(S,) day of the first binding step in ``bound`` (T,S); NaN where no control ever binds."""
+    return np.where(bound.any(axis=0), t_days[bound.argmax(axis=0)], np.nan)

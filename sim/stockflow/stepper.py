@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .controls import LicenceQueue
+from .controls import LicenceQueue, bind_day, binding_steps
 from .prices import delivered_price_index
 from .production import plan_step, produce
 
@@ -169,9 +169,7 @@ class ImporterRun:
         self.base_of = np.array([(self.base_by_group[g] or [m])[0] for m, g in enumerate(st.group_of)])
         self.price_signal: np.ndarray | None = None    # (S,M) material price index of the last step
         self.extra_cap: np.ndarray | None = None       # (S,L) t/day added by investment this step
-        self.bound_any = np.zeros((T, S), bool)
-        for pl in plans:
-            self.bound_any |= ((pl.regime != 0) * pl.w[None]).sum(axis=2) > 0
+        self.bound_any = binding_steps(plans, T, S)
 
     def _tariffs(self) -> np.ndarray:
         st, res, td = self.m.st, self.m.res, self.td
@@ -397,9 +395,7 @@ class ImporterRun:
 
     def bind_day(self) -> np.ndarray:
         """(S,) day of the first step in which a control binds this importer (NaN: never)."""
-        hit = self.bound_any.any(axis=0)
-        first = self.bound_any.argmax(axis=0)
-        return np.where(hit, self.td[first], np.nan)
+        return bind_day(self.bound_any, self.td)
 
 
 def _slot(res, path: str, default: float | None = None) -> np.ndarray:
