@@ -105,7 +105,8 @@ class Result:
 
 def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine: str = "stockflow",
         given: dict[str, np.ndarray] | None = None, record: str | None = None,
-        uncertain: bool | None = None, replications: int = 1, workers: int | None = None) -> Result:
+        uncertain: bool | None = None, replications: int = 1, workers: int | None = None,
+        memory: int | str | None = None) -> Result:
     """Run a scenario. ``samples > 1`` draws every ranged parameter from its distribution.
 
     ``given`` fixes parameter ids to arrays of length ``samples`` (a sweep's design).
@@ -114,6 +115,8 @@ def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine
     nominal value whatever ``samples`` is (a sweep's design varies only its own columns).
     Engines ``des`` and ``hybrid`` (sim.des, docs/des.md) run ``replications`` stochastic
     replications on ``workers`` processes; each replication is one sample of the result.
+    ``memory`` is the stock-flow engine's budget (bytes, or '2GB'; default 512 MiB): it sets the
+    samples per block (docs/performance.md) and raises MemoryBudgetError if the run cannot fit.
     """
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if engine not in ENGINES:
@@ -130,8 +133,8 @@ def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine
     res = resolve(scn, samples=samples, seed=seed, given=given, uncertain=uncertain)
     record = record or ("full" if samples <= 2000 else "summary")
     if record == "summary":      # KPIs only: blocks of samples, bounded memory
-        traj, k = run_kpis(scn, res)
+        traj, k = run_kpis(scn, res, memory=memory)
     else:
-        traj = simulate_blocks(scn, res, record=record)
+        traj = simulate_blocks(scn, res, record=record, memory=memory)
         k = _kpis.compute(traj)
     return Result(scenario=scn, resolved=res, trajectory=traj, kpis=k, engine=engine, seed=seed)

@@ -67,12 +67,12 @@ def compute(traj: Trajectory) -> dict[str, np.ndarray]:
     idx = np.searchsorted(td, np.nan_to_num(wk, nan=0.0), side="left")
     idx = np.minimum(idx, T - 1)
     out["jobs_at_risk_first_week"] = np.where(np.isnan(wk), np.nan, s["jobs_at_risk"][idx, np.arange(S)])
-    out["sic_anode_share_end"] = s["substitute_share"][-1]
+    out["sic_anode_share_end"] = s["substitute_share"][-1].copy()   # a copy: a view keeps the series alive
     out["controlled_origin_share_start"] = _year_mean(s["controlled_origin_share"], dts, last=False)
     out["controlled_origin_share_end"] = _year_mean(s["controlled_origin_share"], dts, last=True)
     out["min_days_of_cover"] = s["days_of_cover"].min(axis=0)
     out["anode_cost_index_peak"] = s["anode_cost_index"].max(axis=0)
-    out["cell_cost_index_end"] = s["cell_cost_index"][-1]
+    out["cell_cost_index_end"] = s["cell_cost_index"][-1].copy()
     return out
 
 
