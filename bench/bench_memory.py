@@ -4,7 +4,8 @@
     python bench/bench_memory.py --calibrate      # measured vs estimated bytes per sample-step
 
 The run is made in a fresh subprocess (so that nothing else in this process counts) that reads
-its own ``ru_maxrss`` before and after ``sim.run``; the budget covers the run's arrays, so the
+its own ``ru_maxrss`` before and after ``sim.run``; the budget covers the run's arrays, not the
+interpreter or the modules it imports, so "before" is read after a 2-sample warm-up run and the
 ratio printed is (peak - RSS before the run) / budget. ``--calibrate`` measures, by tracemalloc on
 blocks of 64 and 128 samples, what each shipped scenario allocates per sample-step, beside the
 estimate of ``sim.stockflow.memory`` and the fixed part it implies (the constants' source).
@@ -27,14 +28,16 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 import sim
 from sim.stockflow.ensemble import block_for
+from sim.stockflow.memory import resolved_bytes
 scn = sim.load_scenario({scenario!r})
+sim.run(scn, samples=2, seed=1, record={record!r})     # warm-up: modules the engine imports lazily (scipy, ...)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 res = sim.run(scn, samples={samples}, seed=1, record={record!r}, memory={memory!r})
 seconds = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"before_kib": before, "peak_kib": peak, "seconds": seconds,
-                  "block": block_for(scn, {samples}, {memory!r}, {record!r}),
+                  "block": block_for(scn, {samples}, {memory!r}, {record!r}, resolved_bytes(res.resolved)),
                   "shortfall_median": float(sorted(res.kpis["cell_output_shortfall_gwh"])[{samples} // 2])}}))
 """
 

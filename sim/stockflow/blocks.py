@@ -12,6 +12,7 @@ import numpy as np
 from ..scenario.compile import Resolved, Scenario
 from .engine import Trajectory, simulate
 from .ensemble import block_for
+from .memory import resolved_bytes
 
 
 def _alloc(part: Any, n: int) -> Any:
@@ -40,7 +41,7 @@ def simulate_blocks(scn: Scenario, res: Resolved, record: str = "full", block: i
     which must also hold the record itself (a :class:`~.memory.MemoryBudgetError` says if not).
     """
     n = res.samples
-    size = block if block is not None else block_for(scn, n, memory, record)
+    size = block if block is not None else block_for(scn, n, memory, record, resolved_bytes(res))
     if n <= size:
         return simulate(scn, res, record=record)
     from ..outputs.progress import bar

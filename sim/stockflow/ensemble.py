@@ -14,15 +14,17 @@ import numpy as np
 from ..scenario.compile import Resolved, Scenario
 from . import kpis as _kpis
 from .engine import Trajectory, simulate
-from .memory import SPEED_BLOCK, plan
+from .memory import SPEED_BLOCK, plan, resolved_bytes
 from .structure import build_structure
 
 BLOCK = SPEED_BLOCK      # the largest block (kept under its old name for callers)
 
 
-def block_for(scn: Scenario, samples: int, memory: int | str | None = None, record: str = "summary") -> int:
-    """Samples per block for ``samples`` of ``scn`` within the ``memory`` budget (default 512 MiB)."""
-    return plan(build_structure(scn), scn.calendar.n, samples, memory, record).block
+def block_for(scn: Scenario, samples: int, memory: int | str | None = None, record: str = "summary",
+              held: float = 0.0) -> int:
+    """Samples per block for ``samples`` of ``scn`` within the ``memory`` budget (default 512 MiB),
+    of which ``held`` bytes are taken already (the run's resolved inputs)."""
+    return plan(build_structure(scn), scn.calendar.n, samples, memory, record, held).block
 
 
 def run_kpis(scn: Scenario, res: Resolved, block: int | None = None,
@@ -32,7 +34,7 @@ def run_kpis(scn: Scenario, res: Resolved, block: int | None = None,
     ``block`` fixes the samples per block; otherwise it follows from ``memory`` (bytes or '2GB').
     """
     n = res.samples
-    size = block if block is not None else block_for(scn, n, memory, "summary")
+    size = block if block is not None else block_for(scn, n, memory, "summary", resolved_bytes(res))
     merged: dict[str, np.ndarray] = {}
     shock = np.full(n, np.nan)
     worst = 0.0

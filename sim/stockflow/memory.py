@@ -136,12 +136,27 @@ def fmt_bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
-def plan(st: Structure, steps: int, samples: int, budget: int | str | None = None, record: str = "summary") -> Plan:
+def resolved_bytes(res) -> int:
+    """Bytes of a run's resolved inputs (one array per parameter and slot; shared arrays once)."""
+    import numpy as np
+
+    seen: dict[int, int] = {}
+    for d in (res.slots, res.by_id):
+        for v in d.values():
+            a = np.asarray(v)
+            base = a if a.base is None else a.base
+            seen[id(base)] = int(getattr(base, "nbytes", a.nbytes))
+    return sum(seen.values())
+
+
+def plan(st: Structure, steps: int, samples: int, budget: int | str | None = None, record: str = "summary",
+         held: float = 0.0) -> Plan:
     """The block size for ``samples`` over ``steps`` within ``budget`` bytes (default 512 MiB).
 
-    block = min(SPEED_BLOCK, samples, (budget - kept) // (steps x bytes_per_sample_step)), where
-    ``kept`` is what the result holds: the KPIs (summary) or, for a full record, the recorded
-    series of every sample (which cannot be made smaller by blocking).
+    block = min(SPEED_BLOCK, samples, (budget - held - kept) // (steps x bytes_per_sample_step)),
+    where ``held`` is what the run holds already (its resolved inputs, :func:`resolved_bytes`) and
+    ``kept`` what the result holds: the KPIs (summary) or, for a full record, the recorded series
+    of every sample (which cannot be made smaller by blocking).
     """
     b = DEFAULT_BUDGET if budget is None else parse_memory(budget)
     per_sample = steps * bytes_per_sample_step(st, record)
@@ -149,6 +164,7 @@ def plan(st: Structure, steps: int, samples: int, budget: int | str | None = Non
         kept = samples * steps * 8.0 * recorded_series(st, "full")
     else:
         kept = samples * float(KPI_BYTES_PER_SAMPLE)
+    kept += held
     room = b - kept
     fits = int(room // per_sample) if room > 0 else 0
     if fits < 1:

@@ -116,9 +116,10 @@ class EngineEvaluator:
         from ..scenario.compile import resolve
         from ..stockflow.engine import simulate
         from ..stockflow.ensemble import block_for
+        from ..stockflow.memory import resolved_bytes
 
         res = resolve(self.scenario, samples=len(X), seed=0, given=self._given(X), uncertain=False)
-        size = block_for(self.scenario, len(X), self.memory)
+        size = block_for(self.scenario, len(X), self.memory, held=resolved_bytes(res))
         out = {name: np.empty((len(X), self.scenario.calendar.n), np.float32) for name, _, _ in KEY_SERIES}
         for a in range(0, len(X), size):
             s = simulate(self.scenario, res.slice(a, min(a + size, len(X))), record="summary").series
