@@ -99,6 +99,15 @@ def test_budget_too_small_says_how_much(main_scn):
     assert "record='summary'" in e.value.hint
 
 
+def test_default_budget_sizes_blocks_but_never_refuses(main_scn):
+    """Only a budget given explicitly is a limit: calibration's full records of 4,096 samples still run."""
+    st, T = build_structure(main_scn), main_scn.calendar.n
+    p = mem.plan(st, T, 20_000, None, "full")
+    assert p.kept_bytes > mem.DEFAULT_BUDGET and p.block == mem.LENIENT_BLOCK
+    with pytest.raises(mem.MemoryBudgetError):
+        mem.plan(st, T, 20_000, mem.DEFAULT_BUDGET, "full")
+
+
 @pytest.mark.parametrize("text, expected", [("2GB", 2 * 10 ** 9), ("512MiB", 512 * 2 ** 20), ("1.5 GiB", 3 * 2 ** 29),
                                             ("64mb", 64 * 10 ** 6), ("2G", 2 * 2 ** 30), (4096, 4096)])
 def test_parse_memory(text, expected):
