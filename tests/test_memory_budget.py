@@ -103,7 +103,8 @@ def test_default_budget_sizes_blocks_but_never_refuses(main_scn):
     """Only a budget given explicitly is a limit: calibration's full records of 4,096 samples still run."""
     st, T = build_structure(main_scn), main_scn.calendar.n
     p = mem.plan(st, T, 20_000, None, "full")
-    assert p.kept_bytes > mem.DEFAULT_BUDGET and p.block == mem.LENIENT_BLOCK
+    assert p.kept_bytes > mem.DEFAULT_BUDGET
+    assert p.block == min(mem.SPEED_BLOCK, mem.DEFAULT_BUDGET // int(T * mem.bytes_per_sample_step(st, "full")))
     with pytest.raises(mem.MemoryBudgetError):
         mem.plan(st, T, 20_000, mem.DEFAULT_BUDGET, "full")
 

@@ -25,7 +25,6 @@ from .structure import Structure
 
 MB = 2 ** 20
 DEFAULT_BUDGET = 512 * MB     # bytes; `--memory` / ``sim.run(memory=...)`` changes it
-LENIENT_BLOCK = 64            # the block of a run the default budget cannot hold (see plan)
 SPEED_BLOCK = 1024            # the largest block: bigger ones run slower (per-step temporaries
 #                               leave the cache; 4,096 samples of the main scenario took 9.5 s of
 #                               CPU against 6.0 s in blocks of 1,024, measured 2026-12-01)
@@ -160,7 +159,7 @@ def plan(st: Structure, steps: int, samples: int, budget: int | str | None = Non
     of every sample (which cannot be made smaller by blocking). A budget given explicitly is a
     limit (MemoryBudgetError if the run cannot fit); the default one only sizes the blocks, so a
     run it cannot hold (a full record of many samples, as calibration makes) still runs, in blocks
-    of ``LENIENT_BLOCK``, as before budgets existed.
+    that alone fit the default budget (1,024 samples of the main scenario, as before budgets existed).
     """
     b = DEFAULT_BUDGET if budget is None else parse_memory(budget)
     per_sample = steps * bytes_per_sample_step(st, record)
@@ -172,7 +171,7 @@ def plan(st: Structure, steps: int, samples: int, budget: int | str | None = Non
     room = b - kept
     fits = int(room // per_sample) if room > 0 else 0
     if fits < 1 and budget is None:
-        fits = LENIENT_BLOCK
+        fits = max(1, int(b // per_sample))
     if fits < 1:
         need = kept + per_sample
         if record == "full":
