@@ -23,7 +23,7 @@ from .scenario.load import load_document
 from .stockflow import kpis as _kpis
 from .stockflow.blocks import simulate_blocks, simulate_market_blocks
 from .stockflow.engine import Trajectory
-from .stockflow.ensemble import BLOCK
+from .stockflow.ensemble import BLOCK, block_for
 from .stockflow.kpis import ImporterKPIs
 from .stockflow.market_types import MarketTrajectory, single
 
@@ -160,11 +160,21 @@ def check_importer(code: str, importers: list[str], where: str = "--importer") -
               (f"did you mean '{near[0]}'? " if near else "") + "give one of the codes listed")
 
 
-def _simulate(scn: Scenario, res: Resolved, record: str) -> MarketTrajectory:
+def _block(scn: Scenario, res: Resolved, record: str, memory: int | str | None) -> int:
+    """Samples per block within the memory budget; a market's importers each hold a block's state."""
+    from .scenario.market import importer_codes
+    from .stockflow.memory import resolved_bytes
+
+    n_imp = len(importer_codes(scn.data)) if scn.data.get("market") is not None else 1
+    return max(1, block_for(scn, res.samples, memory, record, resolved_bytes(res)) // n_imp)
+
+
+def _simulate(scn: Scenario, res: Resolved, record: str, memory: int | str | None = None,
+              block: int | None = None) -> MarketTrajectory:
     """The one call into the engine: every importer's trajectory for the resolved samples."""
     if scn.data.get("market") is None:       # one importer: today's engine, in blocks with a progress bar
-        return single(simulate_blocks(scn, res, record=record))
-    return simulate_market_blocks(scn, res, record=record)
+        return single(simulate_blocks(scn, res, record=record, block=block, memory=memory))
+    return simulate_market_blocks(scn, res, record=record, block=block or _block(scn, res, record, memory))
 
 
 def _light(parts: list[Trajectory]) -> Trajectory:
@@ -179,12 +189,15 @@ def _light(parts: list[Trajectory]) -> Trajectory:
     return t
 
 
-def _kpis_only(scn: Scenario, res: Resolved, block: int = BLOCK) -> tuple[MarketTrajectory, dict[str, ImporterKPIs]]:
+def _kpis_only(scn: Scenario, res: Resolved, block: int | None = None,
+               memory: int | str | None = None) -> tuple[MarketTrajectory, dict[str, ImporterKPIs]]:
     """Every importer's KPIs block by block (memory bounded); the trajectories returned hold no series."""
     parts: list[dict[str, ImporterKPIs]] = []
     blocks: list[MarketTrajectory] = []
+    block = block or _block(scn, res, "summary", memory)
     for a in range(0, res.samples, block):
-        mt = _simulate(scn, res.slice(a, min(a + block, res.samples)), "summary")
+        piece = res.slice(a, min(a + block, res.samples))
+        mt = _simulate(scn, piece, "summary", block=piece.samples)
         parts.append(_kpis.compute_market(mt))
         blocks.append(replace(mt, importers={c: _light([t]) for c, t in mt.importers.items()}))   # series dropped
     codes = blocks[0].codes
@@ -195,7 +208,7 @@ def _kpis_only(scn: Scenario, res: Resolved, block: int = BLOCK) -> tuple[Market
 def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine: str = "stockflow",
         given: dict[str, np.ndarray] | None = None, record: str | None = None,
         uncertain: bool | None = None, replications: int = 1, workers: int | None = None,
-        importer: str | None = None) -> Result:
+        importer: str | None = None, memory: int | str | None = None) -> Result:
     """Run a scenario. ``samples > 1`` draws every ranged parameter from its distribution.
 
     ``given`` fixes parameter ids to arrays of length ``samples`` (a sweep's design).
@@ -206,6 +219,8 @@ def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine
     replications on ``workers`` processes; each replication is one sample of the result.
     ``importer`` puts that importing region in focus (default: the scenario's ``importer``);
     an unknown code raises BadInput listing the run's importers.
+    ``memory`` is the stock-flow engine's budget (bytes, or '2GB'; default 512 MiB): it sets the
+    samples per block (docs/performance.md) and raises MemoryBudgetError if the run cannot fit.
     """
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if engine not in ENGINES:
@@ -223,9 +238,9 @@ def run(scenario: Scenario | str | Path, samples: int = 1, seed: int = 0, engine
     res = resolve(scn, samples=samples, seed=seed, given=given, uncertain=uncertain)
     record = record or ("full" if samples <= 2000 else "summary")
     if record == "summary":      # KPIs only: blocks of samples, bounded memory
-        mt, regions = _kpis_only(scn, res)
+        mt, regions = _kpis_only(scn, res, memory=memory)
     else:
-        mt = _simulate(scn, res, record)
+        mt = _simulate(scn, res, record, memory=memory)
         regions = _kpis.compute_market(mt)
     if importer is not None:
         check_importer(importer, mt.codes)

@@ -79,6 +79,7 @@ class EngineEvaluator:
     ids: list[str]
     kpi_units: dict[str, str] = field(default_factory=dict)
     series_units: dict[str, str] = field(default_factory=dict)
+    memory: int | None = None       # this worker's budget in bytes (None: the engine's default)
 
     def __post_init__(self) -> None:
         from ..stockflow.kpis import KPI_UNITS
@@ -98,24 +99,35 @@ class EngineEvaluator:
     def __call__(self, X: np.ndarray, keep: np.ndarray) -> Output:
         from ..api import run
 
-        res = run(self.scenario, samples=len(X), seed=0, given=self._given(X), record="summary", uncertain=False)
-        return Output({k: np.asarray(v, dtype=float) for k, v in res.kpis.items()}, self.series(X[keep]))
+        res = run(self.scenario, samples=len(X), seed=0, given=self._given(X), record="summary", uncertain=False,
+                  memory=self.memory)
+        return Output({k: np.array(v, dtype=float) for k, v in res.kpis.items()}, self.series(X[keep]))
 
     def series(self, X: np.ndarray) -> dict[str, np.ndarray] | None:
         """Key series (rows = samples, float32) of the rows of ``X``.
 
         ``sim.run(record="summary")`` keeps KPIs only, so the kept rows (at most ``series.KEEP``
         per sweep) are run once more with the engine's per-step record; samples never
-        interact, so their values are those of the main call.
+        interact, so their values are those of the main call. They run in blocks of the same
+        size as the main call, each block's series dropped once its float32 rows are copied out.
         """
         if not len(X):
             return None
+        from ..api import _simulate
         from ..scenario.compile import resolve
-        from ..stockflow.engine import simulate
+        from ..stockflow.ensemble import block_for
+        from ..stockflow.memory import resolved_bytes
 
         res = resolve(self.scenario, samples=len(X), seed=0, given=self._given(X), uncertain=False)
-        s = simulate(self.scenario, res, record="summary").series
-        return {name: (np.asarray(s[name]).T * mult).astype(np.float32) for name, _, mult in KEY_SERIES}
+        size = block_for(self.scenario, len(X), self.memory, held=resolved_bytes(res))
+        out = {name: np.empty((len(X), self.scenario.calendar.n), np.float32) for name, _, _ in KEY_SERIES}
+        for a in range(0, len(X), size):
+            piece = res.slice(a, min(a + size, len(X)))
+            s = _simulate(self.scenario, piece, "summary", block=piece.samples).focused.series   # market-aware
+            for name, _, mult in KEY_SERIES:
+                out[name][a:a + size] = np.asarray(s[name]).T * mult
+            del s
+        return out
 
 
 @dataclass

@@ -118,9 +118,12 @@ def sweep(scenario: Any, method: str, samples: int | None = None, seed: int | No
           params: list[str] | None = None, workers: int | None = None, executor: str = "local",
           scheduler: str | None = None, out: str | Path | None = "outputs", resume: bool = False,
           chunk_size: int | None = None, progress: bool = False, plots: bool = True, keep: int = KEEP,
-          plot_format: str = "png",
+          plot_format: str = "png", memory: int | str | None = None,
           argv: list[str] | None = None, log: Log = _stderr) -> SweepResult:
     """Sweep a scenario's uncertain parameters on the stock-flow engine into ``out/<id>-<method>/``.
+
+    ``memory`` (bytes or '2GB') is the engine's budget on this machine, shared by the local
+    workers (each gets its part); with Dask it is each worker's. Results do not depend on it.
 
     With ``resume=True``, settings not given (samples, seed, params, chunk_size) are taken from
     the folder's manifest. ``out=None`` runs in a temporary folder (no files kept, no plots).
@@ -140,12 +143,26 @@ def sweep(scenario: Any, method: str, samples: int | None = None, seed: int | No
     design = make(method, factors, samples, 0 if seed is None else seed)
     for note in design.meta.get("notes", []):
         log(f"note: {note}")
-    evaluator = EngineEvaluator(scn, design.ids)
+    evaluator = EngineEvaluator(scn, design.ids, memory=worker_budget(memory, executor, workers))
+    if evaluator.memory is not None:  # a budget too small for one chunk fails here, before anything is written
+        from ..stockflow.ensemble import block_for
+
+        block_for(scn, min(design.n, int(chunk_size or auto_chunk(design.n))), evaluator.memory)
     horizon = float((scn.calendar.end - scn.calendar.start).days)
     return execute(design, evaluator, lambda: ex.make(executor, workers, scheduler), folder, resume=resume,
                    scenario=scenario_fingerprint(scn), censor={"days_until_stockout": horizon},
                    chunk_size=chunk_size, progress=progress, plots=plots, keep=keep, argv=argv, log=log,
                    plot_format=plot_format)
+
+
+def worker_budget(memory: int | str | None, executor: str, workers: int | None) -> int | None:
+    """Each worker's part of the budget: local workers share it; a Dask worker has its own."""
+    if memory is None:
+        return None
+    from ..stockflow.memory import parse_memory
+
+    total = parse_memory(memory)
+    return total if executor == "dask" else total // (workers or ex.cpu_count())
 
 
 def sweep_function(fn: Callable[[np.ndarray], Any], factors: list[Factor], method: str, samples: int | None = None,

@@ -48,6 +48,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
     p.add_argument("--samples", type=int, default=1, metavar="N",
                    help="Monte Carlo samples over parameter ranges (default: 1 = nominal values)")
+    p.add_argument("--memory", default=None, metavar="SIZE",
+                   help="memory budget of the stock-flow engine, e.g. 2GB or 512MiB (default 512MiB); it sets the "
+                        "samples per block and must hold the time series kept (docs/performance.md)")
     p.add_argument("--no-plots", action="store_true", help="skip the plots (faster)")
     p.add_argument("--format", default="png", metavar="FMT", type=output_formats,
                    help="plot format png, svg or pdf, and/or xlsx for an Excel workbook of KPIs and time series; "
@@ -91,11 +94,18 @@ def run(args: argparse.Namespace) -> int:
                   "with both, replication i uses parameter sample i: give the same number, or only one of them")
     if args.workers is not None and args.workers < 1:
         raise bad("--workers", f"--workers must be at least 1 (got {args.workers})")
+    from ...stockflow.memory import MemoryBudgetError, budget_error, budget_option
+
+    memory = budget_option(args.memory)
     import sim
 
     scn = sim.load_scenario(args.scenario)
-    res = sim.run(scn, samples=args.samples, seed=args.seed, engine=args.engine, record="full",
-                  replications=args.replications, workers=args.workers, importer=args.importer)
+    try:
+        res = sim.run(scn, samples=args.samples, seed=args.seed, engine=args.engine, record="full",
+                      replications=args.replications, workers=args.workers, memory=memory,
+                      importer=args.importer)
+    except MemoryBudgetError as exc:
+        raise budget_error(exc) from None
     plot_format, xlsx = args.format
     folder = res.write(args.out, plots=not args.no_plots, argv=["batsim", *sys.argv[1:]], plot_format=plot_format,
                        xlsx=xlsx)

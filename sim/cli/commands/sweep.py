@@ -72,6 +72,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="finish an interrupted sweep without redoing finished chunks")
     p.add_argument("--chunk-size", type=int, default=None, metavar="N",
                    help="evaluations per task (default: about 1/32 of the sweep, 1024 to 4096)")
+    p.add_argument("--memory", default=None, metavar="SIZE",
+                   help="memory budget of the engine on this machine, shared by the local workers (with Dask: "
+                        "each worker's), e.g. 2GB (default 512MiB per worker); results do not depend on it")
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
     p.add_argument("--format", default="png", choices=("png", "svg", "pdf"), help="plot format (default png)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -90,15 +93,21 @@ def run(args: argparse.Namespace) -> int:
     params = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
     if args.params is not None and not params:
         raise bad("--params", "--params is empty", "give comma-separated parameter ids")
+    from ...stockflow.memory import MemoryBudgetError, budget_error, budget_option
     from ...sweep.evaluate import SweepError
     from ...sweep.run import sweep
+
+    memory = budget_option(args.memory)
 
     try:
         with _interrupts():
             res = sweep(args.scenario, args.method, samples=args.samples, seed=args.seed, params=params,
                         workers=args.workers, executor=args.executor, scheduler=args.scheduler, out=args.out,
                         resume=args.resume, chunk_size=args.chunk_size, progress=not args.no_progress,
-                        plots=not args.no_plots, argv=["batsim", *sys.argv[1:]], plot_format=args.format)
+                        plots=not args.no_plots, argv=["batsim", *sys.argv[1:]], plot_format=args.format,
+                        memory=memory)
+    except MemoryBudgetError as exc:
+        raise budget_error(exc) from None
     except SweepError as exc:
         print(f"batsim: sweep stopped: {exc}", file=sys.stderr)
         return 1
