@@ -16,7 +16,7 @@ def with_prices(traj, code: str) -> None:
     traj.series["price_index"] = 1.0 + traj.series["shortfall_fraction"][:, :, None] * f[None, None, :]
 
 
-def fake_simulate(scn, res, record):
+def fake_simulate(scn, res, record, memory=None, block=None):
     """What ``sim.api._simulate`` will return once the market engine lands: two importers, prices."""
     import sim
     from sim.scenario.compile import resolve

@@ -38,8 +38,8 @@ def test_a_one_importer_run_has_one_region_with_the_top_level_kpis(one):
     reg = s["regions"]["US"]
     for k in KPI_UNITS:
         assert reg[k] == s[k], k
-    for k in PRICE_KPIS:      # no market: prices are not recorded, every material is null
-        assert reg[k] == {"graphite": None, "sic": None}
+    for k in PRICE_KPIS:      # no market: the price index is the delivered one (premiums, tariffs), >= 1 here
+        assert set(reg[k]) == {"graphite", "sic"} and all(v is not None and 1.0 <= v < 10 for v in reg[k].values()), reg[k]
 
 
 def test_several_importers_each_get_a_region_and_the_focus_is_the_top_level(two):
@@ -101,7 +101,7 @@ def test_summary_json_is_strict_with_a_reason_for_every_null_in_every_region(one
         v = reg[k]
         if v is None or (isinstance(v, dict) and None in v.values()):
             assert k in reg["kpi_notes"], k
-    assert "records no prices" in reg["kpi_notes"]["price_index_peak"]
+    assert all(v is not None for v in reg["price_index_peak"].values())   # one importer records prices too
 
 
 def test_timeseries_columns_are_unchanged_and_price_rows_appear_when_recorded(one, two):
@@ -109,7 +109,7 @@ def test_timeseries_columns_are_unchanged_and_price_rows_appear_when_recorded(on
 
     t1, t2 = one.timeseries(), two.timeseries()
     assert tuple(t1.columns) == COLUMNS == tuple(t2.columns)
-    assert "price_index" not in set(t1["variable"])
+    assert set(t1[t1["variable"] == "price_index"]["region"]) == {"US"}     # one importer: its own prices
     p = t2[t2["variable"] == "price_index"]
     assert set(p["region"]) == {"US", "EU"} and set(p["material"]) == set(two.market.materials)
     assert (p["unit"] == "index").all() and (p["value"] >= 1.0).all()
@@ -117,7 +117,7 @@ def test_timeseries_columns_are_unchanged_and_price_rows_appear_when_recorded(on
     assert (per == len(two.dates)).all()
     # the focus keeps every series of a one-importer run; the other importer adds only its own rows
     v1 = t1.groupby("variable").size()
-    v2 = t2[t2["region"] != "EU"].groupby("variable").size().drop("price_index")
+    v2 = t2[t2["region"] != "EU"].groupby("variable").size()
     assert v1.equals(v2)
     eu = t2[t2["region"] == "EU"]
     assert set(eu["variable"]) == {"planned_output", "cell_output", "shortfall", "shortfall_fraction", "price_index"}
@@ -130,7 +130,7 @@ def test_price_and_by_importer_plots_are_written_for_a_market_run(two, one, tmp_
     names = {p.name for p in write_plots(two, tmp_path / "two")}
     assert {"price_index.png", "shortfall_by_importer.png"} <= names
     single = {p.name for p in write_plots(one, tmp_path / "one")}
-    assert "price_index.png" not in single and "shortfall_by_importer.png" not in single
+    assert "price_index.png" in single and "shortfall_by_importer.png" not in single
 
 
 def test_the_focus_is_drawn_heavier_in_the_by_importer_plot(two, tmp_path, monkeypatch):
