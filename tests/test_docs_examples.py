@@ -186,7 +186,7 @@ def test_the_readme_table_of_shipped_scenarios_is_what_batsim_run_gives():
     import sim
 
     rows = _readme_table()
-    assert len(rows) == 6
+    assert len(rows) == 7
     for sid, shortfall, peak, days, recovery, jobs, sic in rows:
         s = sim.run(ROOT / "scenarios" / f"{sid}.yaml", seed=0).summary()
         assert float(shortfall) == pytest.approx(s["cell_output_shortfall_gwh"], abs=0.051), sid
@@ -221,3 +221,25 @@ def test_the_readme_ensemble_figures_are_what_1000_samples_give():
     assert float(m[4]) == pytest.approx(float(np.quantile(short, 0.95)), abs=0.05)
     assert float(m[5]) == pytest.approx(float(np.quantile(k["peak_shortfall_fraction"], 0.95)), abs=0.005)
     assert int(m[6].replace(",", "")) == round(float(np.quantile(k["jobs_at_risk_peak"], 0.95)))
+
+
+@pytest.mark.slow
+def test_the_readme_world_market_table_is_what_batsim_run_gives():
+    """README: each importer's KPIs and graphite price index in the world-market scenario."""
+    import sim
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    head = "| importer | shortfall (GWh) | peak shortfall | graphite price index peak | graphite price index mean |"
+    assert head in text, "the README's world-market table moved; update this test"
+    rows = [[c.strip() for c in line.strip("|").split("|")]
+            for line in text[text.index(head):].splitlines()[2:] if line.startswith("| ")]
+    rows = rows[:next((i for i, r in enumerate(rows) if len(r) != 6), len(rows))]
+    regions = sim.run(ROOT / "scenarios" / "world-graphite-controls-2025.yaml", seed=0).summary()["regions"]
+    assert [r[0] for r in rows] == list(regions)
+    for code, shortfall, peak, p_peak, p_mean, cn_share in rows:
+        reg = regions[code]
+        assert float(shortfall) == pytest.approx(reg["cell_output_shortfall_gwh"], abs=0.051), code
+        assert float(peak) == pytest.approx(reg["peak_shortfall_fraction"], abs=0.0051), code
+        assert float(p_peak) == pytest.approx(reg["price_index_peak"]["graphite"], abs=0.0051), code
+        assert float(p_mean) == pytest.approx(reg["price_index_mean"]["graphite"], abs=0.0051), code
+        assert float(cn_share) == pytest.approx(reg["controlled_origin_share_end"], abs=0.0051), code

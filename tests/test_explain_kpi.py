@@ -87,7 +87,8 @@ def test_jobs_and_peak_fraction_arithmetic(info):
 
 def test_stockout_arithmetic_is_a_difference_of_days(info):
     a = info["days_until_stockout"]["arithmetic"][0]
-    m = re.search(r"stock-out (\d+) = .*\(day (\d+)\) - first control effective .*\(day (\d+)\)", a)
+    m = re.search(r"stock-out (\d+) = .*\(day (\d+)\) - (?:first step a control binds|first control effective) "
+                  r".*\(day (\d+)\)", a)
     n, d1, d0 = map(int, m.groups())
     assert n == d1 - d0 == info["days_until_stockout"]["value"]
 

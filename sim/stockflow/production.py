@@ -25,7 +25,9 @@ def produce(avail: np.ndarray, need: np.ndarray, dt: float, disp: np.ndarray, ma
             ms_sum += maxshare[:, m]
         fg = np.minimum(1.0, tot_av / nd)
         if subs_by_group[g]:
-            fg = np.where(ms_sum < 1.0, np.minimum(fg, base_av / (np.maximum(1.0 - ms_sum, 1e-300) * nd)), fg)
+            with np.errstate(divide="ignore", invalid="ignore"):   # only rows with ms_sum < 1 are kept
+                base_lim = base_av / (np.maximum(1.0 - ms_sum, 1e-300) * nd)
+            fg = np.where(ms_sum < 1.0, np.minimum(fg, base_lim), fg)
         np.minimum(f, np.where(need[:, g] > 0, fg, 1.0), out=f)
     use = np.zeros((S, disp.shape[1]))
     got = np.ones((S, G)) if G > 1 else None
