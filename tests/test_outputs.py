@@ -27,7 +27,7 @@ def test_run_writes_the_documented_files(main_out):
     names = sorted(p.name for p in main_out.iterdir())
     assert names == ["manifest.json", "plots", "summary.json", "timeseries.csv"]
     pngs = sorted(p.name for p in (main_out / "plots").glob("*.png"))
-    assert pngs == ["inventory_cover.png", "shortfall.png", "sic_share.png", "supply_by_origin.png"]
+    assert pngs == ["inventory_cover.png", "price_index.png", "shortfall.png", "sic_share.png", "supply_by_origin.png"]
     assert all((main_out / "plots" / n).stat().st_size > 10_000 for n in pngs)
     assert not list(main_out.parent.glob(".*tmp*")), "no temporary folder may be left behind"
 
