@@ -43,7 +43,7 @@ def test_report_is_written_inside_the_folder_and_is_self_contained(report):
     assert refs and not [r for r in refs if re.match(r"(?i)(https?:)?//", r)]
     assert not [r for r in refs if not r.startswith(("#", "data:image/png;base64,"))]   # nothing outside the file
     assert "<script" not in text.lower() and "<link" not in text.lower()
-    assert len(re.findall(r'src="data:image/png;base64,', text)) == 4                  # the four plots
+    assert len(re.findall(r'src="data:image/png;base64,', text)) == 5                  # the five plots
 
 
 def test_report_has_every_section_a_reviewer_needs(report, run_folder):
