@@ -1,5 +1,5 @@
 """A two-importer market result built by hand from two real runs, for the output tests until the
-market engine lands: the main scenario's trajectory as importer "US" and the baseline's as "EU",
+market engine landed: the main scenario's trajectory as importer "US" and the baseline's as "EU",
 each with a synthetic delivered-price index (1 + a per-material factor x its shortfall fraction)."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def with_prices(traj, code: str) -> None:
 
 
 def fake_simulate(scn, res, record, memory=None, block=None):
-    """What ``sim.api._simulate`` will return once the market engine lands: two importers, prices."""
+    """A stand-in for ``sim.api._simulate``: two importers from two real runs, with synthetic prices."""
     import sim
     from sim.scenario.compile import resolve
     from sim.stockflow.blocks import simulate_blocks
