@@ -1,5 +1,5 @@
-"""A two-importer market result built by hand from two real runs, for the output tests until the
-market engine landed: the main scenario's trajectory as importer "US" and the baseline's as "EU",
+"""A two-importer market result built by hand from two real runs, so the output tests do not depend
+on the market engine: the main scenario's trajectory as importer "US" and the baseline's as "EU",
 each with a synthetic delivered-price index (1 + a per-material factor x its shortfall fraction)."""
 from __future__ import annotations
 
