@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import BadInput, Problem
-from ..scenario.compile import Scenario, compile_document
+from ..scenario.compile import Scenario, compile_document, dedupe_problems
 from ..scenario.load import Document, _merge
 from .policy import Option, PolicyFile
 
@@ -69,7 +69,7 @@ def compile_options(pf: PolicyFile, base: Document, registry: Any) -> None:
             except BadInput as exc:
                 problems += exc.problems
     if problems:
-        raise BadInput(_unique(problems))
+        raise BadInput(dedupe_problems(problems))
 
 
 def compile_all(pf: PolicyFile, combos: list[Combination], base: Document, registry: Any) -> None:
@@ -81,14 +81,4 @@ def compile_all(pf: PolicyFile, combos: list[Combination], base: Document, regis
         except BadInput as exc:
             problems += exc.problems
     if problems:
-        raise BadInput(_unique(problems))
-
-
-def _unique(problems: list[Problem]) -> list[Problem]:
-    seen, out = set(), []
-    for p in problems:
-        k = (p.file, p.line, p.col, p.message)
-        if k not in seen:
-            seen.add(k)
-            out.append(p)
-    return out
+        raise BadInput(dedupe_problems(problems))

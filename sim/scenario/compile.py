@@ -684,13 +684,14 @@ def compile_document(doc: Document, reg: Registry, check_cites: bool = True, nes
         problems.append(doc.problem(("calendar",), "calendar needs start, end (dates) and step",
                                     "e.g. calendar: {start: 2025-01-01, end: 2034-12-31, step: week}"))
     if problems:
-        raise BadInput(_dedupe(problems))
+        raise BadInput(dedupe_problems(problems))
     assert cal is not None
     return Scenario(id=sid, title=str(d.get("title", sid)), description=str(d.get("description", "")),
                     doc=doc, calendar=cal, quantities=qs, registry=reg, importers=importers)
 
 
-def _dedupe(problems: list[Problem]) -> list[Problem]:
+def dedupe_problems(problems: list[Problem]) -> list[Problem]:
+    """Each problem once (same place and message), in file and line order."""
     seen, out = set(), []
     for p in problems:
         k = (p.file, p.line, p.col, p.message)
