@@ -280,6 +280,39 @@ def test_an_interrupted_pool_leaves_no_thread_that_exit_would_wait_on():
     assert time.monotonic() - t0 < EXIT_BOUND
 
 
+def test_a_result_torn_by_a_killed_worker_does_not_leave_the_pool_reader_blocked():
+    """The hang CI met: a worker terminated while sending a large result leaves the pool's manager
+    thread in ``recv()`` waiting for the rest of the message, and interpreter exit joins it. Here
+    the torn message is made by hand (a header promising 1 MB, then 100 bytes) so the race is
+    certain; the stop path must complete it so the reader fails and ends."""
+    import multiprocessing as mp
+    import struct
+    import threading
+
+    from sim.sweep.executors import _unblock_manager
+
+    results = mp.get_context("spawn").SimpleQueue()
+    outcome: list[str] = []
+
+    def reader() -> None:
+        try:
+            results.get()
+            outcome.append("read")
+        except Exception as exc:  # noqa: BLE001 - what the pool's manager sees: an unpicklable message
+            outcome.append(type(exc).__name__)
+
+    os.write(results._writer.fileno(), struct.pack("!i", 1 << 20) + bytes(100))
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    thread.join(0.3)
+    assert thread.is_alive(), "the reader should be blocked on the torn message"
+    t0 = time.monotonic()
+    _unblock_manager(thread, results, time.monotonic() + EXIT_BOUND)
+    thread.join(1.0)
+    assert not thread.is_alive() and outcome and outcome[0] != "read"
+    assert time.monotonic() - t0 < EXIT_BOUND
+
+
 def test_two_runs_into_the_same_folder_at_once_both_succeed(tmp_path):
     """Once 'Directory not empty' (exit 1) and temporary folders left: now the second waits for the lock."""
     out = tmp_path / "out"

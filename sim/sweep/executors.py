@@ -101,6 +101,9 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     """
     procs = list((getattr(pool, "_processes", None) or {}).values())
     queue = getattr(pool, "_call_queue", None)
+    # shutdown() drops the pool's references to these: keep them for _unblock_manager
+    manager = getattr(pool, "_executor_manager_thread", None)
+    results = getattr(pool, "_result_queue", None)
     if queue is not None:
         queue.cancel_join_thread()
     for p in procs:
@@ -113,6 +116,37 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         if p.is_alive():
             p.kill()
             p.join(1.0)
+    _unblock_manager(manager, results, time.monotonic() + STOP_WAIT)
+
+
+def _unblock_manager(thread: threading.Thread | None, results: Any, deadline: float) -> None:
+    """Free a pool manager thread stuck reading a result that a terminated worker only half wrote.
+
+    A worker killed in the middle of sending a large result leaves the manager thread blocked in
+    ``recv()`` for the rest of the message, and interpreter exit joins that thread: the process
+    would never end. The parent holds the result pipe's write end, so it completes the torn
+    message with zero bytes; the manager then fails to unpickle it, marks the pool broken and
+    ends. Nothing else writes to that pipe once the workers are gone.
+    """
+    writer = getattr(results, "_writer", None)
+    if thread is None or writer is None:
+        return
+    thread.join(max(0.0, min(0.2, deadline - time.monotonic())))
+    if not thread.is_alive():
+        return
+    try:
+        fd = writer.fileno()
+        os.set_blocking(fd, False)
+    except (OSError, ValueError):  # already closed: the manager is not reading it
+        return
+    zeros = bytes(1 << 16)
+    while thread.is_alive() and time.monotonic() < deadline:
+        try:
+            os.write(fd, zeros)
+        except BlockingIOError:  # pipe full: let the manager read
+            thread.join(0.01)
+        except OSError:
+            return
 
 
 class _SigintDeferred:
