@@ -153,6 +153,17 @@ def _options(loc: Located, levers: Any, problems: list[Problem]) -> dict[str, li
     return out
 
 
+def is_policy_file(path: str | Path) -> bool:
+    """True when ``path`` parses to a mapping with a top-level ``levers:`` key (what ``batsim validate``
+    takes for a policy file); False for anything else, including files that do not parse (the scenario
+    checks then report those)."""
+    try:
+        loc = load_file(path)
+    except BadInput:
+        return False
+    return isinstance(loc.data, dict) and "levers" in loc.data
+
+
 def load_policy(path: str | Path, registry: Any) -> PolicyFile:
     """Read and check a policy file (structure, KPIs, threshold, costs, design); BadInput lists problems.
 

@@ -114,7 +114,8 @@ def check(policies: str | Path, scenario: str | Path | None = None) -> tuple[Pol
         pf = load_policy(policies, load_registry(start=Path(policies).parent))
         if pf.scenario is None:
             raise bad(str(policies), "the policy file names no scenario: to check it against",
-                      "add scenario: PATH (relative to the policy file), or give the scenario")
+                      "add scenario: PATH (relative to the policy file), or give it (batsim validate --scenario S)",
+                      *pf.loc.where(("id",), key=True))
         scenario = Path(policies).parent / pf.scenario
     pf, combos, _ = prepare(scenario, policies)
     return pf, combos
