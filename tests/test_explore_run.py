@@ -39,7 +39,7 @@ def explored(tmp_path_factory):
 def test_files_and_their_columns(explored):
     res, _ = explored
     f = res.folder
-    for name in ("robustness.csv", "pareto.csv", "prim_boxes.csv", "futures.parquet", "summary.json",
+    for name in ("robustness.csv", "pareto.csv", "prim_boxes.csv", "cart_boxes.csv", "futures.parquet", "summary.json",
                  "manifest.json", "plots/pareto.png", "plots/regret.png"):
         assert (f / name).is_file(), name
     rows = list(csv.DictReader(open(f / "robustness.csv")))
@@ -52,6 +52,31 @@ def test_files_and_their_columns(explored):
     assert m["status"] == "complete" and m["method"] == "explore" and m["evaluations"] == 4 * 48
     assert len(m["shards"]) == m["chunks"] == 5        # 192 rows in chunks of 40
     assert len(m["explore"]["policies"]) == 4
+
+
+def test_cart_leaves_are_the_preferred_policys_failures_in_the_parameters_units(explored):
+    pytest.importorskip("sklearn")
+    res, _ = explored
+    f = res.folder
+    rows = list(csv.DictReader(open(f / "cart_boxes.csv")))
+    with open(f / "cart_boxes.csv") as fh:
+        assert fh.readline().strip() == "box,leaf,param,low,high,coverage,density,unit,name,policy"
+    s = json.loads((f / "summary.json").read_text())
+    assert len(s["cart"]) == len(res.leaves)
+    thr = s["threshold"]
+    T = res.threshold_kpi[res.preferred]
+    fails = T > thr["max"]
+    assert fails.any() and not fails.all(), "the case should have failing and passing futures"
+    assert res.leaves, "a tree with failures should have a failing leaf"
+    for leaf in res.leaves:
+        inside = np.ones(len(T), bool)
+        for pid, (lo, hi) in leaf.limits.items():
+            x = res.futures[:, res.future_ids.index(pid)]
+            inside &= ((x > lo) | ((lo == x.min()) & (x == lo))) & (x <= hi)
+        assert leaf.coverage == pytest.approx((inside & fails).sum() / fails.sum(), abs=1e-12)
+        assert leaf.density == pytest.approx((inside & fails).sum() / inside.sum(), abs=1e-12)
+        assert leaf.density > 0.5
+        assert {r["param"] for r in rows if r["box"] == str(leaf.index)} == set(leaf.limits)
 
 
 def test_a_policy_against_itself_is_exactly_zero(explored):
@@ -90,7 +115,7 @@ def test_resume_and_two_workers_give_identical_results(explored, tmp_path, cli):
     two, _ = _run(cli, tmp / "short.yaml", tmp / "policy.yaml", tmp_path / "two", "--workers", "2", "--no-plots")
     for a, b in zip(_results(ref), _results(two)):
         assert a.equals(b)
-    for name in ("robustness.csv", "pareto.csv", "prim_boxes.csv"):
+    for name in ("robustness.csv", "pareto.csv", "prim_boxes.csv", "cart_boxes.csv"):
         assert (ref / name).read_text() == (two / name).read_text(), name
     # lose two chunks, resume: they are recomputed and the files are the same again
     (two / "results" / "chunk-00001.parquet").unlink()

@@ -50,6 +50,7 @@ class ExploreResult:
     future_ids: list[str]
     folder: Path | None
     summary: dict[str, Any] = field(default_factory=dict)
+    leaves: list[Any] = field(default_factory=list)     # CART leaves where most futures fail (second view)
 
     def table(self) -> Any:
         """Every policy's metrics as a pandas DataFrame (one row per policy, best-ranked first)."""
@@ -221,18 +222,37 @@ def finish(pf: PolicyFile, combos: list[Combination], F: np.ndarray, facs: list[
         boxes = []
         notes.append(discover.MISSING)
         log(f"note: {discover.MISSING}")
+    from . import cart
+
+    if cart.available():
+        leaves = cart.find_leaves(F[ok][:, cols], [facs[j].id for j in cols], fails[ok])
+    else:
+        leaves = []
+        notes.append(cart.MISSING)
+        log(f"note: {cart.MISSING}")
     by_id = {f.id: f for f in facs}
-    brow: list[list[Any]] = [["box", "param", "low", "high", "coverage", "density", "unit", "name", "policy"]]
-    for b in boxes:
-        for pid, (lo, hi) in b.limits.items():
-            f = by_id[pid]
-            brow.append([b.index, pid, discover.show_value(lo, f.unit), discover.show_value(hi, f.unit),
-                         round(b.coverage, 6), round(b.density, 6), f.unit, f.name, names[pref]])
-    write_text(store.folder / "prim_boxes.csv", _csv(brow))
+
+    def box_rows(found: list[Any], first: list[str]) -> list[list[Any]]:
+        rows_ = [first + ["param", "low", "high", "coverage", "density", "unit", "name", "policy"]]
+        for b in found:
+            for pid, (lo, hi) in b.limits.items():
+                f = by_id[pid]
+                rows_.append([b.index, *([b.node] if len(first) > 1 else []), pid, discover.show_value(lo, f.unit),
+                              discover.show_value(hi, f.unit), round(b.coverage, 6), round(b.density, 6), f.unit,
+                              f.name, names[pref]])
+        return rows_
+
+    def limits(b: Any) -> dict[str, list[str]]:
+        return {pid: [discover.show_value(lo, by_id[pid].unit), discover.show_value(hi, by_id[pid].unit),
+                      by_id[pid].unit] for pid, (lo, hi) in b.limits.items()}
+
+    write_text(store.folder / "prim_boxes.csv", _csv(box_rows(boxes, ["box"])))
+    write_text(store.folder / "cart_boxes.csv", _csv(box_rows(leaves, ["box", "leaf"])))
     fut_cols: dict[str, Any] = {"future": np.arange(N, dtype=np.int64)}
     fut_cols.update({f.id: np.ascontiguousarray(F[:, j]) for j, f in enumerate(facs)})
     write_parquet(store.folder / "futures.parquet", fut_cols)
-    files = ["robustness.csv", "pareto.csv", "prim_boxes.csv", "futures.parquet", "summary.json", "manifest.json"]
+    files = ["robustness.csv", "pareto.csv", "prim_boxes.csv", "cart_boxes.csv", "futures.parquet", "summary.json",
+             "manifest.json"]
     if plots:
         from ..outputs.figstyle import caption
         from . import plots as pl
@@ -259,9 +279,9 @@ def finish(pf: PolicyFile, combos: list[Combination], F: np.ndarray, facs: list[
                      "cost_mean_usd": float(met["cost_mean_usd"][i])} for i in order[:10]],
         "pareto_front": [names[i] for i in np.flatnonzero(front)],
         "boxes": [{"box": b.index, "coverage": b.coverage, "density": b.density, "mass": b.mass,
-                   "limits": {pid: [discover.show_value(lo, by_id[pid].unit), discover.show_value(hi, by_id[pid].unit),
-                                    by_id[pid].unit] for pid, (lo, hi) in b.limits.items()},
-                   "not_significant": b.dropped} for b in boxes],
+                   "limits": limits(b), "not_significant": b.dropped} for b in boxes],
+        "cart": [{"box": b.index, "leaf": b.node, "coverage": b.coverage, "density": b.density, "mass": b.mass,
+                  "limits": limits(b)} for b in leaves],
         "future_parameters": [f.id for f in facs],
         "notes": notes,
         "files": sorted(files),
@@ -273,4 +293,4 @@ def finish(pf: PolicyFile, combos: list[Combination], F: np.ndarray, facs: list[
     m["failures"] = summary["failed_evaluations"]
     store.save()
     return ExploreResult(pf, names, met, K, T, C, R, order, pref, front, boxes, F, [f.id for f in facs], store.folder,
-                         summary)
+                         summary, leaves)

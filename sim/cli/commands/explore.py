@@ -12,6 +12,7 @@ sampled futures of SCENARIO (common random numbers), and write OUT/<policy-id>-e
   robustness.csv   policy, metric, value (rank, satisficing, regret, KPI percentiles, cost)
   pareto.csv       policy, its options, mean cost (USD), mean KPI, satisficing, on the front
   prim_boxes.csv   box, param, low, high, coverage, density (futures where the preferred policy fails)
+  cart_boxes.csv   the same from a classification tree (CART): its leaves where most futures fail
   futures.parquet  the sampled futures (one column per parameter, in its unit)
   design/ results/ Parquet shards of (policy, future) rows, with checksums (resumable like sweeps)
   summary.json  manifest.json  plots/ (pareto, regret, prim_trajectory)
@@ -72,5 +73,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"    fails (box {b['box']}, coverage {b['coverage']:.2f}, density {b['density']:.2f}) when {lims}")
     if not s["boxes"]:
         print(f"    no PRIM box: {p['failing_futures']} of {s['futures']} futures fail")
+    for b in s["cart"][:2]:
+        lims = "; ".join(f"{k} in [{lo}, {hi}] {u}" for k, (lo, hi, u) in b["limits"].items())
+        print(f"    CART leaf {b['box']} (coverage {b['coverage']:.2f}, density {b['density']:.2f}): {lims}")
     print(f"wrote {res.folder}/")
     return 0
