@@ -40,3 +40,17 @@ def write(tmp: Path, policy: str = POLICY) -> tuple[Path, Path]:
     pol = tmp / "policy.yaml"
     pol.write_text(policy, encoding="utf-8")
     return scn, pol
+
+
+def block_import(monkeypatch, package: str) -> None:
+    """Make ``import package`` (and its submodules) raise ImportError, as when an optional extra is missing."""
+    import builtins
+
+    real = builtins.__import__
+
+    def blocked(name, *a, **k):
+        if name == package or name.startswith(package + "."):
+            raise ImportError(f"no {package} here")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", blocked)

@@ -52,20 +52,12 @@ def test_no_leaf_when_nothing_or_everything_fails():
 
 def test_without_scikit_learn_the_exploration_still_finishes(tmp_path, monkeypatch):
     """CART is an optional extra: without it cart_boxes.csv has its header only, a note says why, PRIM still runs."""
-    import builtins
     import json
 
-    from explore_cases import write
+    from explore_cases import block_import, write
     from sim.explore import explore
 
-    real = builtins.__import__
-
-    def no_sklearn(name, *a, **k):
-        if name == "sklearn" or name.startswith("sklearn."):
-            raise ImportError("no scikit-learn here")
-        return real(name, *a, **k)
-
-    monkeypatch.setattr(builtins, "__import__", no_sklearn)
+    block_import(monkeypatch, "sklearn")
     assert not cart.available()
     scn, pol = write(tmp_path)
     notes = []

@@ -43,20 +43,12 @@ def test_limits_are_shown_in_the_parameters_units():
 
 def test_without_prim_the_exploration_still_finishes(tmp_path, monkeypatch):
     """PRIM is an optional extra: without it prim_boxes.csv has its header only and a note says why."""
-    import builtins
     import json
 
-    from explore_cases import write
+    from explore_cases import block_import, write
     from sim.explore import explore
 
-    real = builtins.__import__
-
-    def no_prim(name, *a, **k):
-        if name == "prim" or name.startswith("prim."):
-            raise ImportError("no prim here")
-        return real(name, *a, **k)
-
-    monkeypatch.setattr(builtins, "__import__", no_prim)
+    block_import(monkeypatch, "prim")
     scn, pol = write(tmp_path)
     notes = []
     res = explore(scn, pol, samples=16, seed=1, out=tmp_path / "o", workers=1, plots=False, log=notes.append)
