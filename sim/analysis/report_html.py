@@ -183,8 +183,8 @@ def _manifest(rep: Report) -> str:
     return _table(["", ""], rows) + (_table(["role", "file", "sha256"], files) if files else "")
 
 
-def render(rep: Report) -> str:
-    """The whole report as one HTML document."""
+def render(rep: Report, extra: list[tuple[str, str, str]] | None = None) -> str:
+    """The whole report as one HTML document; ``extra`` sections (id, title, html) follow the drivers."""
     s = rep.summary
     sub = (f"{'Sweep' if rep.kind == 'sweep' else 'Run'} of scenario <code>{esc(s.get('scenario'))}</code> · "
            f"engine {esc(s.get('engine') or 'stockflow')} · seed {esc(seed_of(rep.manifest))} · "
@@ -197,6 +197,7 @@ def render(rep: Report) -> str:
         *([("importers", "By importer", _importers(rep))] if s.get("regions") else []),
         ("plots", "Plots", "".join(_plot(p) for p in rep.plots) or "<p>No plots in this folder.</p>"),
         ("drivers", "What drives the headline KPIs", _drivers(rep)),
+        *(extra or []),
         ("claims", "Cited claims beside the model's figures", _claims(rep)),
         ("parameters", "Parameters used", _params(rep)),
         ("assumptions", "Assumptions", _assumptions(rep)),
@@ -211,14 +212,23 @@ def render(rep: Report) -> str:
             f"<p class=note>{nav}</p>{body}</body></html>\n")
 
 
-def write_report(folder: Any, out: Any = None, drivers: bool = True) -> Any:
-    """Build and write ``report.html`` (inside the folder by default) atomically; returns its path."""
+def write_report(folder: Any, out: Any = None, drivers: bool = True, explore: list[Any] | None = None) -> Any:
+    """Build and write ``report.html`` (inside the folder by default) atomically; returns its path.
+
+    ``explore`` folders (written by ``batsim explore``) each add a section; a ``folder`` that is
+    itself an explore folder gets a report of that exploration."""
     from pathlib import Path
 
+    from ..explore import report as xr
     from ..outputs.atomic import write_text
     from .report import build_report
 
-    rep = build_report(folder, drivers=drivers)
     path = Path(out) if out else Path(folder) / "report.html"
-    write_text(path, render(rep))
+    if xr.is_explore_folder(folder):
+        text = xr.render(folder)
+    else:
+        rep = build_report(folder, drivers=drivers)
+        text = render(rep, [(f"explore-{i + 1}", f"Policy exploration: {Path(e).name}", xr.section(e))
+                            for i, e in enumerate(explore or [])])
+    write_text(path, text)
     return path
