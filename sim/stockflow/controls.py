@@ -303,8 +303,16 @@ class LicenceQueue:
             else:
                 k = q["kernel"]
                 decided += lj * k[:, 0:1]
-                if k.shape[1] > 1:                               # all later steps in one indexed add
-                    self.dbuf[(t + np.arange(1, k.shape[1])) % Ld] += k.T[1:, :, None] * lj[None, :, :]
+                if k.shape[1] > 1:        # all later steps: at most two slices of the ring (Ld > kernel length)
+                    kt = q.get("kernel_later")
+                    if kt is None:
+                        kt = q["kernel_later"] = np.ascontiguousarray(k.T[1:, :, None])
+                    inc = kt * lj[None, :, :]
+                    a = (t + 1) % Ld
+                    n1 = min(len(inc), Ld - a)
+                    self.dbuf[a:a + n1] += inc[:n1]
+                    if n1 < len(inc):
+                        self.dbuf[:len(inc) - n1] += inc[n1:]
         return decided
 
 
