@@ -7,8 +7,10 @@ One idea per module:
 - :mod:`.evaluate`  common futures and the (policy, future) evaluator on the sweep machinery
 - :mod:`.robust`    regret, satisficing probability, percentiles, the Pareto front, ranking
 - :mod:`.discover`  PRIM boxes on the futures where the preferred policy fails
+- :mod:`.cart`      CART leaves (scikit-learn's tree) on the same futures: the second view
 - :mod:`.plots`     Pareto front, regret per policy, PRIM peeling trajectory
-- :mod:`.run`       the driver :func:`explore` and :class:`ExploreResult`
+- :mod:`.run`       the driver :func:`explore` and :class:`ExploreResult`; :func:`~.run.check` for validate
+- :mod:`.report`    the explore section of ``batsim report``
 """
 from __future__ import annotations
 
