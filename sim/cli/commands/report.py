@@ -18,7 +18,7 @@ examples (after 'batsim run scenarios/graphite-controls-2025.yaml'):
   batsim report outputs/graphite-controls-2025
   batsim report outputs/graphite-controls-2025 --out brief.html
   batsim report outputs/graphite-controls-2025 --explore outputs/us-anode-resilience-explore
-  batsim report outputs/us-anode-resilience-explore      (a report of the exploration alone)"""
+  batsim report outputs/us-anode-resilience-explore"""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
