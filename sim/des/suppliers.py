@@ -5,7 +5,8 @@ transit time ``L = lead_time x factor`` (factor with mean 1 and cv ``des.lead_ti
 ``des.lead_time.shape``) from the stream of its origin and material. Cell makers book goods in
 at step starts, so a lot that ships during step ``s`` is booked at the start of step
 ``s + max(1, round(L / dt))`` - the stock-flow engine's rounding of lead times to whole steps.
-Lots due after the calendar's end stay in transit. When a ban with ``in_transit: lose`` starts,
+Lots due after the calendar's end stay in transit. The lots due at one step start are booked by
+one SimPy event, in the order they shipped (one event per step, not one per lot). When a ban with ``in_transit: lose`` starts,
 the lots then at sea from the banned origin are lost.
 
 The ledger keeps the books the conservation check reads: for every material,
@@ -57,6 +58,7 @@ class Suppliers:
         self.env, self.inp, self.clock, self.ledger, self.log = env, inp, clock, ledger, log
         self.lead_factor = lead_factor
         self.in_transit: dict[tuple[int, int], dict[int, Lot]] = {}
+        self.due: dict[int, list[Lot]] = {}        # lots to book in at a step start, in shipping order
         self._next = 0
         self.lots_shipped = 0
         self.names = {(o, m): f"{inp.regions[o]}/{inp.materials[m]}" for o in range(inp.R) for m in range(inp.M)}
@@ -70,8 +72,18 @@ class Suppliers:
         led.transit[m] += qty
         led.shipped[m] += qty
         if due_step < self.clock.T:
-            ev = At(self.env, self.clock.start(due_step), ARRIVE)
-            ev.callbacks.append(lambda _ev, lot=lot: self._arrive(lot))
+            due = self.due.get(due_step)
+            if due is None:
+                due = self.due[due_step] = []
+                ev = At(self.env, self.clock.start(due_step), ARRIVE)
+                ev.callbacks.append(self._book)
+                ev.step = due_step
+            due.append(lot)
+
+    def _book(self, ev: At) -> None:
+        """Book in the lots due at this step start (in the order they shipped)."""
+        for lot in self.due.pop(ev.step):  # type: ignore[attr-defined]
+            self._arrive(lot)
 
     def ship(self, o: int, m: int, qty: float, step: int) -> float:
         """Ship ``qty`` tonnes from origin ``o`` in step ``step`` as lots; returns what was shipped."""
