@@ -325,10 +325,10 @@ class CellMakers:
             c = cp.c
             o, m = c.origin, c.material
             x = placed[o][m]
-            rests = [x * w - x * w * c.exempt for w in c.w.tolist()]
+            rests = [x * w - x * w * c.exempt for w in cp.w_l]
             if cp.active:
                 out = 0.0
-                for d, (w, reg) in enumerate(zip(c.w.tolist(), cp.reg.tolist())):
+                for d, (w, reg) in enumerate(zip(cp.w_l, cp.reg_l)):
                     x_d = x * w
                     free = x_d * c.exempt
                     rest = x_d - free

@@ -63,27 +63,26 @@ class Suppliers:
         self.lots_shipped = 0
         self.names = {(o, m): f"{inp.regions[o]}/{inp.materials[m]}" for o in range(inp.R) for m in range(inp.M)}
 
-    def _dispatch(self, o: int, m: int, qty: float, ship_day: float, due_step: int) -> None:
-        lot = Lot(self._next, o, m, qty, ship_day, due_step)
-        self._next += 1
-        self.lots_shipped += 1
-        self.in_transit.setdefault((o, m), {})[lot.id] = lot
-        led = self.ledger
-        led.transit[m] += qty
-        led.shipped[m] += qty
-        if due_step < self.clock.T:
-            due = self.due.get(due_step)
-            if due is None:
-                due = self.due[due_step] = []
-                ev = At(self.env, self.clock.start(due_step), ARRIVE)
-                ev.callbacks.append(self._book)
-                ev.step = due_step
-            due.append(lot)
-
-    def _book(self, ev: At) -> None:
-        """Book in the lots due at this step start (in the order they shipped)."""
-        for lot in self.due.pop(ev.step):  # type: ignore[attr-defined]
-            self._arrive(lot)
+    def _dispatch(self, o: int, m: int, qty: float, ship_day: float, due_steps: list[int]) -> None:
+        """Put one lot of ``qty`` tonnes in transit for each due step (the books added lot by lot)."""
+        led, T, due, transit = self.ledger, self.clock.T, self.due, self.in_transit.setdefault((o, m), {})
+        tr, sh = float(led.transit[m]), float(led.shipped[m])
+        for due_step in due_steps:
+            lot = Lot(self._next, o, m, qty, ship_day, due_step)
+            transit[self._next] = lot
+            self._next += 1
+            tr += qty
+            sh += qty
+            if due_step < T:
+                lots = due.get(due_step)
+                if lots is None:
+                    lots = due[due_step] = []
+                    ev = At(self.env, self.clock.start(due_step), ARRIVE)
+                    ev.callbacks.append(self._book)
+                    ev.step = due_step
+                lots.append(lot)
+        led.transit[m], led.shipped[m] = tr, sh
+        self.lots_shipped += len(due_steps)
 
     def ship(self, o: int, m: int, qty: float, step: int) -> float:
         """Ship ``qty`` tonnes from origin ``o`` in step ``step`` as lots; returns what was shipped."""
@@ -91,14 +90,10 @@ class Suppliers:
         if qty <= MIN_SHIPMENT * q:
             return 0.0
         n = max(1, math.ceil(qty / q - 1e-9))
-        each = qty / n
         lead = float(self.inp.lead[o, m])
         dt = self.inp.dt_ref
         draw = self.lead_factor[(o, m)]
-        now = self.env.now
-        for _ in range(n):
-            k = max(1, int(round(lead * draw() / dt)))
-            self._dispatch(o, m, each, now, step + k)
+        self._dispatch(o, m, qty / n, self.env.now, [step + max(1, int(round(lead * draw() / dt))) for _ in range(n)])
         if self.log is not None:
             self.log("ship", self.names[(o, m)], qty)
         return qty
@@ -109,22 +104,27 @@ class Suppliers:
         if qty <= MIN_SHIPMENT * q:
             return
         n = max(1, math.ceil(qty / q - 1e-9))
-        for _ in range(n):
-            self._dispatch(o, m, qty / n, 0.0, due_step)
+        self._dispatch(o, m, qty / n, 0.0, [due_step] * n)
         if self.log is not None:
             self.log("in_transit_at_start", self.names[(o, m)], qty)
 
-    def _arrive(self, lot: Lot) -> None:
-        if lot.lost:
-            return
-        del self.in_transit[(lot.origin, lot.material)][lot.id]
-        led, m = self.ledger, lot.material
-        led.inv[m] += lot.qty
-        led.arrivals[lot.origin, m] += lot.qty
-        led.transit[m] -= lot.qty
-        led.received[m] += lot.qty
-        if self.log is not None:
-            self.log("arrive", self.names[(lot.origin, m)], lot.qty)
+    def _book(self, ev: At) -> None:
+        """Book in the lots due at this step start, in the order they shipped (the books added lot by
+        lot, in plain floats)."""
+        led, transit, log = self.ledger, self.in_transit, self.log
+        inv, arr, tr, rc = led.inv.tolist(), led.arrivals.tolist(), led.transit.tolist(), led.received.tolist()
+        for lot in self.due.pop(ev.step):  # type: ignore[attr-defined]
+            if lot.lost:
+                continue
+            o, m, q = lot.origin, lot.material, lot.qty
+            del transit[(o, m)][lot.id]
+            inv[m] += q
+            arr[o][m] += q
+            tr[m] -= q
+            rc[m] += q
+            if log is not None:
+                log("arrive", self.names[(o, m)], q)
+        led.inv[:], led.arrivals[:], led.transit[:], led.received[:] = inv, arr, tr, rc
 
     def lose(self, o: int, m: int, frac: float = 1.0) -> float:
         """Lose share ``frac`` of every lot from origin ``o`` of material ``m`` now in transit (all of
