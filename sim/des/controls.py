@@ -51,13 +51,11 @@ class ControlProcess:
     def set_reference(self, flow0: float) -> None:
         """The flow on the controlled link at the start (t/day): the ``pre_control`` capacity basis."""
         self.basis = Basis(self.c.plan, np.array([flow0]))
-        self._terms: tuple[int, dict] | None = None
 
     def terms(self, t: int, now: float) -> dict:
-        """The licence and quota terms in force at step ``t`` ((1,D) arrays, the stock-flow definition)."""
-        if self._terms is None or self._terms[0] != t:
-            self._terms = (t, self.c.plan.terms(t, now))
-        return self._terms[1]
+        """The licence and quota terms in force at step ``t`` (``now``: its start day; (1,D) arrays,
+        the stock-flow definition)."""
+        return self.c.terms(t)
 
     def quota(self, t: int, now: float) -> np.ndarray:
         """(D,) allowed exports by destination, t/day."""

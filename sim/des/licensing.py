@@ -50,14 +50,15 @@ class Application:
         self.closed = False
 
 
-def _later(env: simpy.Environment, delay: float, priority: int, callback: Callable[[Event], None],
-           app: Application | None = None) -> None:
-    """Schedule ``callback(event)`` after ``delay`` (``event.app`` is ``app``): a timeout without its
-    constructor."""
-    ev = Event(env)
-    ev._ok, ev._value, ev.app = True, None, app
-    ev.callbacks.append(callback)
-    env.schedule(ev, priority, delay)
+class _Due(Event):
+    """An event scheduled on creation that calls ``callback(event)``; ``event.app`` is its application
+    (a timeout with a callback and a payload)."""
+
+    def __init__(self, env: simpy.Environment, delay: float, priority: int, callback: Callable[[Event], None],
+                 app: Application | None = None):
+        # the initialisation of simpy.events.Timeout, inlined as SimPy does for speed
+        self.env, self.callbacks, self._value, self._ok, self.app = env, [callback], None, True, app
+        env.schedule(self, priority, delay)
 
 
 class LicensingAuthority:
@@ -100,7 +101,7 @@ class LicensingAuthority:
         self.per_server = self.rate / self.servers if self.rate > 0 else 0.0
         if was <= 0 < self.per_server and self.stalled and not self._waking:   # someone waits for capacity
             self._waking = True
-            _later(self.env, 0, NORMAL, self._wake)
+            _Due(self.env, 0, NORMAL, self._wake)
 
     def _mark(self) -> None:
         now = self.env.now
@@ -118,7 +119,7 @@ class LicensingAuthority:
         self.pending_t += qty
         self.pending[app.id] = app
         if not self._new:
-            _later(self.env, 0, URGENT, self._intake)
+            _Due(self.env, 0, URGENT, self._intake)
         self._new.append(app)
         if self.log is not None:
             self.log("licence_apply", self.name, qty)
@@ -150,19 +151,22 @@ class LicensingAuthority:
 
     def _serve(self) -> None:
         """Start reviews while reviewers are idle and applications queue."""
-        env, queue = self.env, self.queue
+        queue = self.queue
+        if not (self.free > 0 and queue):
+            return
+        if self.per_server <= 0:            # the rate fell to zero: the queue waits for it to return
+            self.stalled[:0] = list(queue)
+            queue.clear()
+            return
+        env, now, per, service, done = self.env, self.env.now, self.per_server, self.service, self._reviewed
+        self._mark()
         while self.free > 0 and queue:
-            if self.per_server <= 0:        # the rate fell to zero: the head waits for it to return
-                self.stalled[:0] = list(queue)
-                queue.clear()
-                return
             app = queue.popleft()
             self.free -= 1
-            self._mark()
             self.waiting -= 1
             self.reviewing += 1
-            app.phase, app.started = REVIEW, env.now
-            _later(env, app.qty / self.per_server * self.service(), NORMAL, self._reviewed, app)
+            app.phase, app.started = REVIEW, now
+            _Due(env, app.qty / per * service(), NORMAL, done, app)
 
     def _reviewed(self, ev: Event) -> None:
         """A review ends: the reviewer is free; the decision follows after its delay."""
@@ -175,7 +179,7 @@ class LicensingAuthority:
         app.phase, app.reviewed = DECISION, self.env.now
         delay = self.decision_days * self.decision()   # decision_days and decision: the phase in force
         if delay > 0:
-            _later(self.env, delay, NORMAL, self._decided, app)
+            _Due(self.env, delay, NORMAL, self._decided, app)
         else:
             self._decide(app)
         self._serve()
@@ -216,16 +220,15 @@ class LicensingAuthority:
         returns their tonnes."""
         total = self.pending_t
         apps = list(self.pending.values())
-        if apps:
-            ev = Event(self.env)
-            ev._ok, ev._value = True, None
-            ev.callbacks.append(lambda _ev: self._stop(apps, refuse))
-            self.env.schedule(ev, URGENT)
+        if self.pending:
+            ev = _Due(self.env, 0, URGENT, self._stop, list(self.pending.values()))
+            ev.refuse = refuse
         return total
 
-    def _stop(self, apps: list[Application], refuse: bool) -> None:
-        """Close ``apps`` (those pending when the requirement ended), in submission order."""
-        for app in apps:
+    def _stop(self, ev: Event) -> None:
+        """Close the applications pending when the requirement ended, in submission order."""
+        refuse = ev.refuse  # type: ignore[attr-defined]
+        for app in ev.app:  # type: ignore[attr-defined]
             if app.closed:
                 continue
             self._mark()
