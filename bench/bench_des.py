@@ -83,6 +83,10 @@ def events_per_second(scn: sim.Scenario, repeats: int) -> None:
           f"({statistics.median(secs) * 1e3:.0f} ms per replication, model build included)")
     print(f"bare SimPy timeouts per second (same process, between the replications): median {simpy_rate:,.0f}; "
           f"DES {simpy_rate / rate:.2f}x below bare SimPy  [target <= 3x]")
+    # a load-independent size of one replication: how many bare SimPy timeouts take as long
+    ratios = [dt * b for dt, b in zip(secs, bare[1:])]
+    print(f"one replication takes as long as {statistics.median(ratios):,.0f} bare SimPy timeouts "
+          f"(the timeouts measured just after it)")
 
 
 def main() -> None:
