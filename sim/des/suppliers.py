@@ -57,19 +57,18 @@ class Suppliers:
                  lead_factor: dict[tuple[int, int], Multiplier], log: Callable[[str, str, float], None] | None):
         self.env, self.inp, self.clock, self.ledger, self.log = env, inp, clock, ledger, log
         self.lead_factor = lead_factor
-        self.in_transit: dict[tuple[int, int], dict[int, Lot]] = {}
         self.due: dict[int, list[Lot]] = {}        # lots to book in at a step start, in shipping order
+        self.beyond: list[Lot] = []                # lots due after the calendar's end (in transit for good)
         self._next = 0
         self.lots_shipped = 0
         self.names = {(o, m): f"{inp.regions[o]}/{inp.materials[m]}" for o in range(inp.R) for m in range(inp.M)}
 
     def _dispatch(self, o: int, m: int, qty: float, ship_day: float, due_steps: list[int]) -> None:
         """Put one lot of ``qty`` tonnes in transit for each due step (the books added lot by lot)."""
-        led, T, due, transit = self.ledger, self.clock.T, self.due, self.in_transit.setdefault((o, m), {})
+        led, T, due = self.ledger, self.clock.T, self.due
         tr, sh = float(led.transit[m]), float(led.shipped[m])
         for due_step in due_steps:
             lot = Lot(self._next, o, m, qty, ship_day, due_step)
-            transit[self._next] = lot
             self._next += 1
             tr += qty
             sh += qty
@@ -81,6 +80,8 @@ class Suppliers:
                     ev.callbacks.append(self._book)
                     ev.step = due_step
                 lots.append(lot)
+            else:
+                self.beyond.append(lot)
         led.transit[m], led.shipped[m] = tr, sh
         self.lots_shipped += len(due_steps)
 
@@ -111,13 +112,12 @@ class Suppliers:
     def _book(self, ev: At) -> None:
         """Book in the lots due at this step start, in the order they shipped (the books added lot by
         lot, in plain floats)."""
-        led, transit, log = self.ledger, self.in_transit, self.log
+        led, log = self.ledger, self.log
         inv, arr, tr, rc = led.inv.tolist(), led.arrivals.tolist(), led.transit.tolist(), led.received.tolist()
         for lot in self.due.pop(ev.step):  # type: ignore[attr-defined]
             if lot.lost:
                 continue
             o, m, q = lot.origin, lot.material, lot.qty
-            del transit[(o, m)][lot.id]
             inv[m] += q
             arr[o][m] += q
             tr[m] -= q
@@ -126,16 +126,21 @@ class Suppliers:
                 log("arrive", self.names[(o, m)], q)
         led.inv[:], led.arrivals[:], led.transit[:], led.received[:] = inv, arr, tr, rc
 
+    def at_sea(self, o: int, m: int) -> list[Lot]:
+        """The lots from origin ``o`` of material ``m`` now in transit, in the order they shipped."""
+        lots = [lot for due in self.due.values() for lot in due if lot.origin == o and lot.material == m]
+        lots += [lot for lot in self.beyond if lot.origin == o and lot.material == m]
+        return sorted((lot for lot in lots if not lot.lost), key=lambda lot: lot.id)
+
     def lose(self, o: int, m: int, frac: float = 1.0) -> float:
         """Lose share ``frac`` of every lot from origin ``o`` of material ``m`` now in transit (all of
         them by default: a ban on every destination); returns the tonnes lost."""
         gone = 0.0
-        if frac >= 1.0:
-            for lot in self.in_transit.pop((o, m), {}).values():
+        for lot in self.at_sea(o, m):
+            if frac >= 1.0:
                 lot.lost = True
                 gone += lot.qty
-        else:
-            for lot in self.in_transit.get((o, m), {}).values():
+            else:
                 cut = lot.qty * frac
                 lot.qty -= cut
                 gone += cut
