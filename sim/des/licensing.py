@@ -176,13 +176,14 @@ class LicensingAuthority:
         self._mark()
         self.reviewing -= 1
         self.free += 1
-        app.phase, app.reviewed = DECISION, self.env.now
+        app.phase, app.reviewed = DECISION, self._last          # _mark has just set _last to now
         delay = self.decision_days * self.decision()   # decision_days and decision: the phase in force
         if delay > 0:
             _Due(self.env, delay, NORMAL, self._decided, app)
         else:
             self._decide(app)
-        self._serve()
+        if self.queue:
+            self._serve()
 
     def _decided(self, ev: Event) -> None:
         app: Application = ev.app  # type: ignore[attr-defined]
