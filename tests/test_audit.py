@@ -225,6 +225,20 @@ def test_entry_named_in_notes_is_not_orphaned(tmp_path):
     assert rep.problems == [] and rep.bibliography_mentioned == ["side-note"]
 
 
+def test_entry_cited_only_by_a_calibration_target_is_not_orphaned(tmp_path):
+    """A target that is no longer fitted into the registry still rests on its sources."""
+    bib = BIB + [{"id": f"series-{k}", "type": "report", "title": "Customs series", "URL": "https://x.org",
+                  "accessed": {"date-parts": [[2026, 1, 1]]}} for k in ("a", "b", "c")]
+    root = make(tmp_path, bib=bib)
+    (root / "targets").mkdir(exist_ok=True)
+    (root / "targets" / "t.yaml").write_text(
+        "id: t\nsources:\n  - {id: series-a, address: https://x.org}\n"
+        "observations:\n  - {period: 2024-01, value: 1, source: series-b}\n", encoding="utf-8")
+    rep = audit(root, sources=tmp_path / "seeds", scenarios=tmp_path / "scenarios")
+    orphans = [p.id for p in rep.problems if p.check == "orphan"]
+    assert orphans == ["series-c"]                 # the one no target or parameter names
+
+
 def test_unknown_source_and_external_without_url(tmp_path):
     reg = REGISTRY.replace("source: ext\n      locator", "source: extt\n      locator")
     bib = [dict(BIB[0], URL=""), BIB[1]]

@@ -53,11 +53,36 @@ def test_pack_price_target_from_the_cli_reproduces_the_committed_registry(copy, 
     assert "a123.breakeven_capacity_multiple" in out and "tension" in out
 
 
+def test_no_shipped_calibrated_entry_was_forced_or_fitted_without_degrees_of_freedom():
+    """Issue 9: '--force is not the answer for shipped results', and every fitted quantity needs
+    degrees of freedom. The single-episode graphite fit (four terms on four months, decision time at
+    0 days against its plausible 1-63) was retired for the joint fit of calibration/episodes.yaml."""
+    shipped = _entries(REPO / "calibration" / "parameters" / "calibrated.yaml")
+    assert shipped
+    for k, e in shipped.items():
+        cal = e["calibration"]
+        assert "forced" not in cal and "--force" not in cal["command"], k
+        dof = cal["fit"]["dof"]
+        assert (dof["joint"] if isinstance(dof, dict) else dof) > 0, k
+        if isinstance(dof, dict):
+            assert min(dof["per_episode"].values()) > 0, k
+        pl = cal["plausible"]                            # [low, high] (joint fit) or {low, high, from}
+        lo, hi = (pl["low"], pl["high"]) if isinstance(pl, dict) else pl
+        assert lo <= e["value"] <= hi, k
+
+
 @pytest.mark.slow
-def test_graphite_target_from_the_cli_reproduces_the_committed_registry(copy, cli):
-    out = _check_reproduces(copy, "cn-graphite-exports-2023.yaml", ["--force"], cli)
-    assert "backtest    held out 2024-02" in out
-    assert "DES engine  fitted values, 16 replications: RMSE(log)=" in out     # the DES ran, not skipped
+def test_the_single_graphite_target_alone_is_refused_and_writes_nothing(copy, cli):
+    """Fitted alone, the 2023 graphite episode has no degrees of freedom and wants a decision time
+    outside its plausible range: calibrate says so, exits 2 and leaves the registry as it was (the
+    report is still written, for a reviewer to read)."""
+    reg = copy / "calibration" / "parameters" / "calibrated.yaml"
+    before = reg.read_text(encoding="utf-8")
+    code, out, err = cli("calibrate", "calibration/targets/cn-graphite-exports-2023.yaml", "--out", copy / "out")
+    assert code == 2, err
+    assert "calibrated.cn_2023.licence_decision_days" in err and "outside its plausible range [1, 63]" in err
+    assert reg.read_text(encoding="utf-8") == before
+    assert (copy / "out" / "calibration" / "cn-graphite-exports-2023" / "report.txt").is_file()
 
 
 def test_the_main_2025_scenario_uses_the_fitted_licence_regime(monkeypatch):

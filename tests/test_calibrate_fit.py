@@ -167,7 +167,7 @@ def test_out_of_range_values_are_refused_unless_forced_and_the_entry_passes_the_
     assert run.written
     data = yaml.safe_load(reg_file.read_text(encoding="utf-8"))
     ids = {e["id"]: e for e in data["parameters"]}
-    assert "calibrated.cn_2023.front_running" in ids                  # other targets' entries kept
+    assert "calibrated.episodes.front_running" in ids                # other targets' entries kept
     e = ids["calibrated.synthetic.decline"]
     assert e["kind"] == "calibrated" and "forced" in e["calibration"]
     assert e["calibration"]["target"] == "synthetic-learning.yaml"

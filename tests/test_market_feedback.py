@@ -50,3 +50,28 @@ def test_investment_comes_only_after_the_price_rose_and_the_build_time_passed(tm
     short = mm.result.importers["US"].series["shortfall"].sum(axis=0)
     short0 = base.result.importers["US"].series["shortfall"].sum(axis=0)
     assert np.all(short <= short0 * (1 + 1e-9)) and (short < short0).any()
+
+
+def test_cancelled_investment_is_the_cancelled_share_of_what_the_price_calls_for(tmp):
+    """cancellation_share c: the price calls for the same capacity, and (1 - c) of it is built; an
+    expected-value reading of the record of announced plants (market.investment.cancellation_share)."""
+    def inv(extra: str) -> str:
+        return ("market:\n  investment:\n    graphite:\n      ALLIED: {response: " + lever(2) + ", max_added: "
+                + lever(30000, "t/year") + ", build_days: " + lever(365, "day") + extra + "}\n")
+
+    full = run(write(tmp, "inv-c0", inv("")), samples=2, seed=1)
+    cut = run(write(tmp, "inv-c25", inv(", cancellation_share: " + lever(0.25))), samples=2, seed=1)
+    none = run(write(tmp, "inv-c1", inv(", cancellation_share: " + lever(1.0))), samples=2, seed=1)
+    assert global_balance(cut).max() < 1e-9
+    assert full.added.max() > 0 and none.added.max() == 0
+    # the first step capacity is added sees the same price history, so its ratio is exact
+    li = full.links.index((full.st.regions.index("ALLIED"), full.st.materials.index("graphite")))
+    for s in range(2):
+        a_full, a_cut = full.added[:, s, li], cut.added[:, s, li]
+        if a_full.any():
+            t0 = int(np.argmax(a_full > 0))
+            assert a_cut[:t0].max(initial=0) == 0
+            assert a_cut[t0] == pytest.approx(0.75 * a_full[t0], rel=1e-12)
+        short = {k: r.result.importers["US"].series["shortfall"][:, s].sum() for k, r in
+                 (("full", full), ("cut", cut), ("none", none))}
+        assert short["full"] <= short["cut"] * (1 + 1e-9) <= short["none"] * (1 + 1e-9) ** 2

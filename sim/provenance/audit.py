@@ -490,6 +490,29 @@ class _Auditor:
         self.derived_values = values
 
     # -- bibliography
+    def note_target_sources(self) -> None:
+        """Sources a calibration target cites (its ``sources`` and each observation's) count as used.
+
+        A target that is not (or no longer) fitted into the registry still rests on them; its own
+        loader (``batsim calibrate``) checks their quotes, so here they are only counted.
+        """
+        from ..core.yamlio import load_file
+
+        for root in self.roots:
+            for f in sorted((root / "targets").glob("*.yaml")) if (root / "targets").is_dir() else []:
+                try:
+                    data = load_file(f, "calibration target").data
+                except Exception:  # noqa: BLE001 - a broken target is reported by its own loader
+                    continue
+                if not isinstance(data, dict):
+                    continue
+                for key, field_ in (("sources", "id"), ("observations", "source")):
+                    rows = data.get(key) if isinstance(data.get(key), list) else []
+                    for r in rows:
+                        sid = str(r.get(field_) or "") if isinstance(r, dict) else ""
+                        if sid in self.bib:
+                            self.used_sources.add(sid)
+
     def check_bibliography(self) -> None:
         for p in self.bib.problems:
             m = re.match(r"^([^:\s]+): ", p.message)
@@ -581,6 +604,7 @@ class _Auditor:
             self.check_entry(self.reg.params[pid])
         self.check_derived()
         self.check_scenarios()
+        self.note_target_sources()
         self.check_bibliography()
         kinds = Counter(p.kind for p in self.reg.params.values())
         by_file: dict[str, Counter] = {}

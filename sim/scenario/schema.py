@@ -204,7 +204,7 @@ def _market(q: dict, props: dict[str, Any]) -> dict[str, Any]:
         "capacity": _map(_map(q, "shared export capacity by origin"), "by material", mat),
         "leakage": _obj({"share": q, "delay_days": q}, ["share", "delay_days"],
                         "a share of what export controls refuse reaches importers through third countries"),
-        "investment": _map(_map(_obj({"response": q, "max_added": q, "build_days": q},
+        "investment": _map(_map(_obj({"response": q, "max_added": q, "build_days": q, "cancellation_share": q},
                                      ["response", "max_added", "build_days"]), "by origin"), "by material", mat),
     }, ["clearing"], "several importers competing for shared supply at a clearing price (docs/market.md)")
 

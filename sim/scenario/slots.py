@@ -118,6 +118,8 @@ SLOTS: tuple[SlotSpec, ...] = (
     SlotSpec("market.investment.*.*.max_added", "t/day", 0, MAX_FLOW, what="largest capacity the price can bring in"),
     SlotSpec("market.investment.*.*.build_days", "day", 0, MAX_SLIP_DAYS,
              what="build and qualification time: no output before it"),
+    SlotSpec("market.investment.*.*.cancellation_share", "dimensionless", 0, 1,
+             what="share of the capacity the price calls for that is cancelled and never produces (optional, default 0)"),
     # discrete-event engine (sim/des, docs/des.md)
     SlotSpec("des.lot_size.*", "t", 0, MAX_FLOW, low_open=True, what="tonnes per lot (shipment and licence application)"),
     SlotSpec("des.lots_per_step", "dimensionless", 0, 10000, low_open=True,

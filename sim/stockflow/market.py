@@ -57,7 +57,8 @@ class MarketModel:
         for li, (o, m) in enumerate(self.links):
             p = f"market.investment.{st.materials[m]}.{st.regions[o]}"
             if f"{p}.response" in res.slots:
-                self.invest.append((li, m, _slot(res, f"{p}.response"), _slot(res, f"{p}.max_added"),
+                kept = 1.0 - _slot(res, f"{p}.cancellation_share", 0.0)     # expected share not cancelled
+                self.invest.append((li, m, _slot(res, f"{p}.response"), kept * _slot(res, f"{p}.max_added"),
                                     _slot(res, f"{p}.build_days")))
 
     # ---- integration ---------------------------------------------------------------------------
