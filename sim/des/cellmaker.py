@@ -84,17 +84,18 @@ class CellMakers:
         cy = good / max(nameplate, 1e-12) if nameplate > 0 else inp.y_mature
         planned = min(float(inp.demand[t]), inp.util * good)
         need = (planned / max(cy, 1e-12)) * inp.intensity                     # (G,) t/day geq
-        supply_geq = cap_now.sum(axis=0) * inp.disp
-        use = np.zeros(inp.M)
+        supply_geq = (cap_now.sum(axis=0) * inp.disp).tolist()
+        disp, maxshare, need_l = self.disp, self.maxshare, need.tolist()     # plain floats: M and G are small
+        use = [0.0] * inp.M
         for g in range(inp.G):
-            left = need[g]
+            left = need_l[g]
             for m in inp.subs_by_group[g]:
-                u = min(inp.maxshare[m] * need[g], supply_geq[m], left)
-                use[m] = u / inp.disp[m]
+                u = min(maxshare[m] * need_l[g], supply_geq[m], left)
+                use[m] = u / disp[m]
                 left -= u
             for m in inp.base_by_group[g][:1]:
-                use[m] = left / inp.disp[m]
-        return planned, need, use, cy, nameplate, good
+                use[m] = left / disp[m]
+        return planned, need, np.array(use), cy, nameplate, good
 
     def _initial_state(self) -> None:
         inp, led = self.inp, self.ledger
@@ -325,10 +326,10 @@ class CellMakers:
             c = cp.c
             o, m = c.origin, c.material
             x = placed[o][m]
-            rests = [x * w - x * w * c.exempt for w in c.w.tolist()]
+            rests = [x * w - x * w * c.exempt for w in cp.w_l]
             if cp.active:
                 out = 0.0
-                for d, (w, reg) in enumerate(zip(c.w.tolist(), cp.reg.tolist())):
+                for d, (w, reg) in enumerate(zip(cp.w_l, cp.reg_l)):
                     x_d = x * w
                     free = x_d * c.exempt
                     rest = x_d - free

@@ -29,29 +29,20 @@ class ControlProcess:
                  authorities: list[LicensingAuthority | None], log: Callable[[str, str, float], None] | None):
         self.env, self.c, self.clock, self.suppliers, self.log = env, c, clock, suppliers, log
         self.authorities = authorities                 # by destination (None: no licence phase there)
-        self.reg = np.zeros(c.D, np.int8)
-        self.wait = np.zeros(c.D, bool)
         self.lost_t = 0.0
         self.steps = [s for s in c.change_steps() if s < clock.T]
+        self.w_l = c.w.tolist()                        # (D,) demand split, plain floats
+        self._set_state(np.zeros(c.D, np.int8), np.zeros(c.D, bool))
 
-    @property
-    def active(self) -> bool:
-        """The control binds some destination now."""
-        return bool((self.reg != NONE).any())
-
-    @property
-    def bound_frac(self) -> float:
-        """Share of the importer's demand whose destination the control binds now."""
-        return float((self.c.w * (self.reg != NONE)).sum())
-
-    @property
-    def wait_frac(self) -> float:
-        """Share of the importer's demand whose buyers front-run now."""
-        return float((self.c.w * self.wait).sum())
-
-    @property
-    def waiting(self) -> bool:
-        return bool(self.wait.any())
+    def _set_state(self, reg: np.ndarray, wait: np.ndarray) -> None:
+        """The regime and front-running of each destination now, and what the cell makers read of
+        them every step (kept as plain values: they change only when the control does)."""
+        self.reg, self.wait = reg.copy(), wait.copy()
+        self.active = bool((reg != NONE).any())                          # the control binds some destination
+        self.bound_frac = float((self.c.w * (reg != NONE)).sum())        # share of demand it binds
+        self.wait_frac = float((self.c.w * wait).sum())                  # share of demand front-running
+        self.waiting = bool(wait.any())
+        self.reg_l = reg.tolist()
 
     def pending_t(self) -> float:
         """Tonnes awaiting a licence, all destinations."""
@@ -60,13 +51,11 @@ class ControlProcess:
     def set_reference(self, flow0: float) -> None:
         """The flow on the controlled link at the start (t/day): the ``pre_control`` capacity basis."""
         self.basis = Basis(self.c.plan, np.array([flow0]))
-        self._terms: tuple[int, dict] | None = None
 
     def terms(self, t: int, now: float) -> dict:
-        """The licence and quota terms in force at step ``t`` ((1,D) arrays, the stock-flow definition)."""
-        if self._terms is None or self._terms[0] != t:
-            self._terms = (t, self.c.plan.terms(t, now))
-        return self._terms[1]
+        """The licence and quota terms in force at step ``t`` (``now``: its start day; (1,D) arrays,
+        the stock-flow definition)."""
+        return self.c.terms(t)
 
     def quota(self, t: int, now: float) -> np.ndarray:
         """(D,) allowed exports by destination, t/day."""
@@ -113,7 +102,7 @@ class ControlProcess:
                     released += auth.lift()
                 else:
                     refused += auth.lift(refuse=True)
-        self.reg, self.wait = reg.copy(), wait.copy()
+        self._set_state(reg, wait)
         if self.active and not was_active:
             self._log("control_binds", 0.0)
         elif was_active and not self.active:

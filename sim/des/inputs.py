@@ -40,6 +40,7 @@ class ControlIn:
     surge: float
     plan: ControlPlan             # S = 1: regime, phase and front-running per step and destination
     td: np.ndarray                # step start days
+    _terms: dict = field(default_factory=dict, repr=False, compare=False)   # by step, see terms()
 
     @property
     def D(self) -> int:
@@ -60,6 +61,14 @@ class ControlIn:
         t = max(0, int(np.searchsorted(self.td, now, side="right")) - 1)
         reg, wait = self.at_step(t)
         return bool((reg != 0).any()), bool(wait.any())
+
+    def terms(self, t: int) -> dict:
+        """The licence and quota terms in force at step ``t`` ((1,D) arrays, the stock-flow definition);
+        they depend on the plan and the step only, so every replication of the sample reuses them."""
+        tm = self._terms.get(t)
+        if tm is None:
+            tm = self._terms[t] = self.plan.terms(t, float(self.td[t]))
+        return tm
 
     def change_steps(self) -> list[int]:
         """Steps (after the first) at which the regime or front-running of some destination changes."""
@@ -162,6 +171,12 @@ class Inputs:
     def G(self) -> int:
         """Material groups."""
         return len(self.intensity)
+
+    def forget(self) -> None:
+        """Drop what replications cached on these inputs (the controls' terms by step): called when no
+        further replication will use them, so a run of many samples does not keep one cache each."""
+        for c in self.controls:
+            c._terms.clear()
 
 
 def peak_use_per_step(sfm: StockFlowModel) -> np.ndarray:

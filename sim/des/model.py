@@ -1,11 +1,12 @@
 """One replication: wire the processes of one sample together, run them, return what was recorded.
 
 Processes: the clock (records each step at its end, then runs the cell makers' step), one
-control process per export control, one licensing authority per licence control (application
-processes queue at its reviewers), suppliers' lots in transit (one arrival event each), and in
-engine ``des`` one commissioning process per capacity project. At each step end the recorder
-checks the books: for every material, shipped = received + in transit + lost, and stock at cell
-makers plus reserves plus consumption = what they started with plus what they received.
+control process per export control, one licensing authority per licence control (its
+applications queue at its reviewers), suppliers' lots in transit (one arrival event per step),
+and in engine ``des`` one commissioning process per capacity project. At each step end the
+recorder copies the books; after the run they are checked for every step at once (the first
+failing step is reported): for every material, shipped = received + in transit + lost, and stock
+at cell makers plus reserves plus consumption = what they started with plus what they received.
 """
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ class Replication:
             cp.start()
         self.reserve0 = inp.reserve0.copy()
         self.mass_error_max = 0.0
+        self._books = {k: np.zeros((inp.T, inp.M)) for k in ("shipped", "received", "lost", "inv", "reserve", "consumed")}
         env.process(self._clock())
 
     def _authority(self, c: ControlIn, d: int, seed: np.random.SeedSequence,
@@ -137,32 +139,47 @@ class Replication:
         self._close(clock.T - 1)
 
     def _close(self, t: int) -> None:
-        """Record the stocks at the end of step ``t`` and check the books."""
-        inp, led, rec = self.inp, self.ledger, self.makers.rec
+        """Record the stocks at the end of step ``t`` and the books the checks read (after the run)."""
+        inp, led, rec, mk = self.inp, self.ledger, self.makers.rec, self.makers
         rec["in_transit"][t] = led.transit
         rec["orders_blocked"][t] = led.blocked[t] / inp.dts[t]
         for k, cp in enumerate(self.controls):
             rec["licence_backlog"][t, k] = cp.pending_t()
-        mk = self.makers
-        transport = led.shipped - led.received - led.transit - led.lost
-        plant = led.inv + mk.reserve + mk.consumed - (mk.inv0 + self.reserve0 + led.received)
-        err = float(max(np.abs(transport).max(), np.abs(plant).max()))
-        self.mass_error_max = max(self.mass_error_max, err)
-        scale = max(float(led.shipped.max()), float(mk.inv0.sum()), 1.0)
-        if err > MASS_TOL * scale:
-            which = "transport" if np.abs(transport).max() >= np.abs(plant).max() else "cell-maker"
-            bad = transport if which == "transport" else plant
+        b = self._books
+        b["shipped"][t], b["received"][t], b["lost"][t] = led.shipped, led.received, led.lost
+        b["inv"][t], b["reserve"][t], b["consumed"][t] = led.inv, mk.reserve, mk.consumed
+
+    def _check(self) -> None:
+        """Check the books of every step end at once: for every material, shipped = received + in
+        transit + lost, and stock + reserves + consumption = initial stock + reserves + receipts;
+        no negative stock. Raises for the first step that fails, as a check inside the loop would."""
+        inp, b, mk = self.inp, self._books, self.makers
+        transit = self.makers.rec["in_transit"]
+        transport = b["shipped"] - b["received"] - transit - b["lost"]
+        plant = b["inv"] + b["reserve"] + b["consumed"] - (mk.inv0 + self.reserve0 + b["received"])
+        e_tr, e_pl = np.abs(transport).max(axis=1), np.abs(plant).max(axis=1)
+        err = np.maximum(e_tr, e_pl)
+        self.mass_error_max = float(err.max())
+        scale = np.maximum(np.maximum(b["shipped"].max(axis=1), float(mk.inv0.sum())), 1.0)
+        low = np.minimum(np.minimum(b["inv"].min(axis=1), transit.min(axis=1)), b["reserve"].min(axis=1))
+        broken, negative = err > MASS_TOL * scale, low < -MASS_TOL * scale
+        bad_steps = np.flatnonzero(broken | negative)
+        if not len(bad_steps):
+            return
+        t = int(bad_steps[0])
+        if broken[t]:
+            which = "transport" if e_tr[t] >= e_pl[t] else "cell-maker"
+            bad = transport[t] if which == "transport" else plant[t]
             m = int(np.abs(bad).argmax())
             raise ModelError(f"{which} balance broken for '{inp.materials[m]}' at step {t}: {bad[m]:.6g} t")
-        low = min(float(led.inv.min()), float(led.transit.min()), float(mk.reserve.min()))
-        if low < -MASS_TOL * scale:
-            raise ModelError(f"negative stock at step {t}: {low:.6g} t")
+        raise ModelError(f"negative stock at step {t}: {low[t]:.6g} t")
 
     # ---- run ------------------------------------------------------------------------------------
     def run(self) -> RepOutput:
         """Run to the calendar's end; return the recorded series and replication KPIs."""
         env = self.env
         env.run(until=At(env, self.clock.end, PLANT))
+        self._check()
         inp, rec = self.inp, self.makers.finish()
         auths = [a for a in self.authorities if a is not None]
         decided = sum(a.decided for a in auths)

@@ -40,7 +40,13 @@ def default_workers() -> int:
 
 def _work(payload: tuple[dict[int, Inputs], list[tuple[int, int, np.random.SeedSequence]]]) -> list[tuple[int, RepOutput]]:
     inputs, jobs = payload
-    return [(i, simulate(inputs[key], ss, record_events=(i == 0))) for i, key, ss in jobs]
+    last = {key: n for n, (_, key, _) in enumerate(jobs)}
+    out = []
+    for n, (i, key, ss) in enumerate(jobs):
+        out.append((i, simulate(inputs[key], ss, record_events=(i == 0))))
+        if last[key] == n and len(inputs) > 1:      # one sample per replication: its inputs are done with
+            inputs[key].forget()
+    return out
 
 
 def _context() -> Any:

@@ -47,33 +47,31 @@ class Multiplier:
             raise ValueError(why)
         self.rng, self.shape, self.cv = rng, shape, float(cv)
         self.fixed = shape == "fixed" or cv == 0
-        self._buf = np.empty(0)
-        self._i = 0
+        self._next = iter(()).__next__
 
     def _fill(self) -> None:
         cv, rng = self.cv, self.rng
         if self.shape == "gamma":
             k = 1.0 / (cv * cv)
-            self._buf = rng.standard_gamma(k, BUFFER) / k
+            buf = rng.standard_gamma(k, BUFFER) / k
         elif self.shape == "lognormal":
             s2 = math.log1p(cv * cv)
-            self._buf = np.exp(rng.standard_normal(BUFFER) * math.sqrt(s2) - s2 / 2)
+            buf = np.exp(rng.standard_normal(BUFFER) * math.sqrt(s2) - s2 / 2)
         elif self.shape == "uniform":
-            self._buf = 1.0 + cv * math.sqrt(3.0) * (2.0 * rng.random(BUFFER) - 1.0)
+            buf = 1.0 + cv * math.sqrt(3.0) * (2.0 * rng.random(BUFFER) - 1.0)
         else:  # pragma: no cover - validated before
             raise ValueError(f"unknown shape '{self.shape}'")
-        self._buf = self._buf.tolist()
-        self._i = 0
+        self._next = iter(buf.tolist()).__next__
 
     def __call__(self) -> float:
         """The next factor (1.0 for a fixed delay)."""
         if self.fixed:
             return 1.0
-        if self._i >= len(self._buf):
+        try:
+            return self._next()
+        except StopIteration:
             self._fill()
-        x = self._buf[self._i]
-        self._i += 1
-        return x
+            return self._next()
 
 
 class _Buffered:
@@ -82,17 +80,15 @@ class _Buffered:
     def __init__(self, rng: np.random.Generator, draw: str):
         self.rng = rng
         self._draw = getattr(rng, draw)
-        self._buf: list[float] = []
-        self._i = 0
+        self._next = iter(()).__next__
 
     def __call__(self) -> float:
         """The next draw."""
-        if self._i >= len(self._buf):
-            self._buf = self._draw(BUFFER).tolist()
-            self._i = 0
-        x = self._buf[self._i]
-        self._i += 1
-        return x
+        try:
+            return self._next()
+        except StopIteration:
+            self._next = iter(self._draw(BUFFER).tolist()).__next__
+            return self._next()
 
 
 class Uniform(_Buffered):

@@ -5,7 +5,8 @@ transit time ``L = lead_time x factor`` (factor with mean 1 and cv ``des.lead_ti
 ``des.lead_time.shape``) from the stream of its origin and material. Cell makers book goods in
 at step starts, so a lot that ships during step ``s`` is booked at the start of step
 ``s + max(1, round(L / dt))`` - the stock-flow engine's rounding of lead times to whole steps.
-Lots due after the calendar's end stay in transit. When a ban with ``in_transit: lose`` starts,
+Lots due after the calendar's end stay in transit. The lots due at one step start are booked by
+one SimPy event, in the order they shipped (one event per step, not one per lot). When a ban with ``in_transit: lose`` starts,
 the lots then at sea from the banned origin are lost.
 
 The ledger keeps the books the conservation check reads: for every material,
@@ -56,22 +57,33 @@ class Suppliers:
                  lead_factor: dict[tuple[int, int], Multiplier], log: Callable[[str, str, float], None] | None):
         self.env, self.inp, self.clock, self.ledger, self.log = env, inp, clock, ledger, log
         self.lead_factor = lead_factor
-        self.in_transit: dict[tuple[int, int], dict[int, Lot]] = {}
+        self.due: dict[int, list[Lot]] = {}        # lots to book in at a step start, in shipping order
+        self.beyond: list[Lot] = []                # lots due after the calendar's end (in transit for good)
         self._next = 0
         self.lots_shipped = 0
         self.names = {(o, m): f"{inp.regions[o]}/{inp.materials[m]}" for o in range(inp.R) for m in range(inp.M)}
 
-    def _dispatch(self, o: int, m: int, qty: float, ship_day: float, due_step: int) -> None:
-        lot = Lot(self._next, o, m, qty, ship_day, due_step)
-        self._next += 1
-        self.lots_shipped += 1
-        self.in_transit.setdefault((o, m), {})[lot.id] = lot
-        led = self.ledger
-        led.transit[m] += qty
-        led.shipped[m] += qty
-        if due_step < self.clock.T:
-            ev = At(self.env, self.clock.start(due_step), ARRIVE)
-            ev.callbacks.append(lambda _ev, lot=lot: self._arrive(lot))
+    def _dispatch(self, o: int, m: int, qty: float, ship_day: float, due_steps: list[int]) -> None:
+        """Put one lot of ``qty`` tonnes in transit for each due step (the books added lot by lot)."""
+        led, T, due = self.ledger, self.clock.T, self.due
+        tr, sh = float(led.transit[m]), float(led.shipped[m])
+        for due_step in due_steps:
+            lot = Lot(self._next, o, m, qty, ship_day, due_step)
+            self._next += 1
+            tr += qty
+            sh += qty
+            if due_step < T:
+                lots = due.get(due_step)
+                if lots is None:
+                    lots = due[due_step] = []
+                    ev = At(self.env, self.clock.start(due_step), ARRIVE)
+                    ev.callbacks.append(self._book)
+                    ev.step = due_step
+                lots.append(lot)
+            else:
+                self.beyond.append(lot)
+        led.transit[m], led.shipped[m] = tr, sh
+        self.lots_shipped += len(due_steps)
 
     def ship(self, o: int, m: int, qty: float, step: int) -> float:
         """Ship ``qty`` tonnes from origin ``o`` in step ``step`` as lots; returns what was shipped."""
@@ -79,14 +91,10 @@ class Suppliers:
         if qty <= MIN_SHIPMENT * q:
             return 0.0
         n = max(1, math.ceil(qty / q - 1e-9))
-        each = qty / n
         lead = float(self.inp.lead[o, m])
         dt = self.inp.dt_ref
         draw = self.lead_factor[(o, m)]
-        now = self.env.now
-        for _ in range(n):
-            k = max(1, int(round(lead * draw() / dt)))
-            self._dispatch(o, m, each, now, step + k)
+        self._dispatch(o, m, qty / n, self.env.now, [step + max(1, int(round(lead * draw() / dt))) for _ in range(n)])
         if self.log is not None:
             self.log("ship", self.names[(o, m)], qty)
         return qty
@@ -97,33 +105,42 @@ class Suppliers:
         if qty <= MIN_SHIPMENT * q:
             return
         n = max(1, math.ceil(qty / q - 1e-9))
-        for _ in range(n):
-            self._dispatch(o, m, qty / n, 0.0, due_step)
+        self._dispatch(o, m, qty / n, 0.0, [due_step] * n)
         if self.log is not None:
             self.log("in_transit_at_start", self.names[(o, m)], qty)
 
-    def _arrive(self, lot: Lot) -> None:
-        if lot.lost:
-            return
-        del self.in_transit[(lot.origin, lot.material)][lot.id]
-        led, m = self.ledger, lot.material
-        led.inv[m] += lot.qty
-        led.arrivals[lot.origin, m] += lot.qty
-        led.transit[m] -= lot.qty
-        led.received[m] += lot.qty
-        if self.log is not None:
-            self.log("arrive", self.names[(lot.origin, m)], lot.qty)
+    def _book(self, ev: At) -> None:
+        """Book in the lots due at this step start, in the order they shipped (the books added lot by
+        lot, in plain floats)."""
+        led, log = self.ledger, self.log
+        inv, arr, tr, rc = led.inv.tolist(), led.arrivals.tolist(), led.transit.tolist(), led.received.tolist()
+        for lot in self.due.pop(ev.step):  # type: ignore[attr-defined]
+            if lot.lost:
+                continue
+            o, m, q = lot.origin, lot.material, lot.qty
+            inv[m] += q
+            arr[o][m] += q
+            tr[m] -= q
+            rc[m] += q
+            if log is not None:
+                log("arrive", self.names[(o, m)], q)
+        led.inv[:], led.arrivals[:], led.transit[:], led.received[:] = inv, arr, tr, rc
+
+    def at_sea(self, o: int, m: int) -> list[Lot]:
+        """The lots from origin ``o`` of material ``m`` now in transit, in the order they shipped."""
+        lots = [lot for due in self.due.values() for lot in due if lot.origin == o and lot.material == m]
+        lots += [lot for lot in self.beyond if lot.origin == o and lot.material == m]
+        return sorted((lot for lot in lots if not lot.lost), key=lambda lot: lot.id)
 
     def lose(self, o: int, m: int, frac: float = 1.0) -> float:
         """Lose share ``frac`` of every lot from origin ``o`` of material ``m`` now in transit (all of
         them by default: a ban on every destination); returns the tonnes lost."""
         gone = 0.0
-        if frac >= 1.0:
-            for lot in self.in_transit.pop((o, m), {}).values():
+        for lot in self.at_sea(o, m):
+            if frac >= 1.0:
                 lot.lost = True
                 gone += lot.qty
-        else:
-            for lot in self.in_transit.get((o, m), {}).values():
+            else:
                 cut = lot.qty * frac
                 lot.qty -= cut
                 gone += cut
