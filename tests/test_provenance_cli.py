@@ -34,7 +34,7 @@ def test_strict_audit_of_the_shipped_registry_passes(capsys):
     assert rep["problems"] == [], "\n".join(p["text"] for p in rep["problems"])
     assert code == 0
     assert rep["quotes_checked"] == rep["quotes_found"] > 100 and rep["quotes_unchecked"] == 0
-    assert rep["parameters"] == sum(rep[k] for k in ("cited", "derived", "calibrated", "assumption"))
+    assert rep["parameters"] == sum(rep[k] for k in ("cited", "derived", "calibrated", "assumption", "registry_lever"))
     assert rep["assumption"] == len(rep["assumptions"]) > 0
     assert all(a["rationale"] for a in rep["assumptions"])
 

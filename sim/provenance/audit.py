@@ -114,8 +114,9 @@ class AuditReport:
     def to_json(self) -> dict[str, Any]:
         """The report as ``batsim audit --format json`` prints it."""
         out: dict[str, Any] = {"parameters": self.parameters}
-        out.update({k: self.kinds.get(k, 0) for k in KINDS})
+        out.update({k: self.kinds.get(k, 0) for k in KINDS if k != "lever"})
         out.update({
+            "registry_lever": self.kinds.get("lever", 0),   # registry entries that are choices, not facts
             "lever": self.levers,
             "scenario_overrides": self.overrides,
             "quotes_checked": self.quotes_checked,
@@ -376,7 +377,7 @@ class _Auditor:
                 self.add(self.where(pid, "nearest_reference"), pid, "citation", "nearest_reference has no 'locator'",
                          "say where in the source: paragraph, page or table")
         # kind-specific
-        if p.kind == "assumption":
+        if p.kind in ("assumption", "lever"):
             if not p.rationale.strip():
                 self.add(self.where(pid), pid, "assumption", "an assumption has no 'rationale'",
                          "say why this value, and why no source was found")

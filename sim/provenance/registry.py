@@ -21,7 +21,7 @@ from ..core.yamlio import Located, load_file
 from ..paths import ENV, calibration_roots
 from . import formula as fx
 
-KINDS = ("cited", "derived", "calibrated", "assumption")
+KINDS = ("cited", "derived", "calibrated", "assumption", "lever")   # lever: a model or policy choice, not a fact
 DISTRIBUTIONS = ("uniform", "triangular", "loguniform", "lognormal", "logitnormal")
 NORMAL_RANGE_Z = 1.6448536269514722   # lognormal/logitnormal: the range is the 5-95% quantiles
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
