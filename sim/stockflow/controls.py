@@ -304,10 +304,7 @@ class LicenceQueue:
                 k = q["kernel"]
                 decided += lj * k[:, 0:1]
                 if k.shape[1] > 1:        # all later steps: at most two slices of the ring (Ld > kernel length)
-                    kt = q.get("kernel_later")
-                    if kt is None:
-                        kt = q["kernel_later"] = np.ascontiguousarray(k.T[1:, :, None])
-                    inc = kt * lj[None, :, :]
+                    inc = k.T[1:, :, None] * lj[None, :, :]   # a view of the kernel: no per-sample copy kept
                     a = (t + 1) % Ld
                     n1 = min(len(inc), Ld - a)
                     self.dbuf[a:a + n1] += inc[:n1]
