@@ -54,3 +54,16 @@ def block_import(monkeypatch, package: str) -> None:
         return real(name, *a, **k)
 
     monkeypatch.setattr(builtins, "__import__", blocked)
+
+
+def explore_without(monkeypatch, tmp_path, package: str):
+    """Run a small exploration with ``package`` unimportable: (result, CLI notes, summary.json)."""
+    import json
+
+    from sim.explore import explore
+
+    block_import(monkeypatch, package)
+    scn, pol = write(tmp_path)
+    notes: list[str] = []
+    res = explore(scn, pol, samples=16, seed=1, out=tmp_path / "o", workers=1, plots=False, log=notes.append)
+    return res, notes, json.loads((res.folder / "summary.json").read_text())

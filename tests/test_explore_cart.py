@@ -52,20 +52,13 @@ def test_no_leaf_when_nothing_or_everything_fails():
 
 def test_without_scikit_learn_the_exploration_still_finishes(tmp_path, monkeypatch):
     """CART is an optional extra: without it cart_boxes.csv has its header only, a note says why, PRIM still runs."""
-    import json
+    from explore_cases import explore_without
 
-    from explore_cases import block_import, write
-    from sim.explore import explore
-
-    block_import(monkeypatch, "sklearn")
+    res, notes, s = explore_without(monkeypatch, tmp_path, "sklearn")
     assert not cart.available()
-    scn, pol = write(tmp_path)
-    notes = []
-    res = explore(scn, pol, samples=16, seed=1, out=tmp_path / "o", workers=1, plots=False, log=notes.append)
     assert res.leaves == []
     assert (res.folder / "cart_boxes.csv").read_text().splitlines() == \
         ["box,leaf,param,low,high,coverage,density,unit,name,policy"]
-    s = json.loads((res.folder / "summary.json").read_text())
     assert s["cart"] == [] and any("pip install 'batsim[cart]'" in n for n in s["notes"])
     assert any("scikit-learn" in n for n in notes)
     assert (res.folder / "prim_boxes.csv").is_file()

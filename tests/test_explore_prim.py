@@ -43,17 +43,10 @@ def test_limits_are_shown_in_the_parameters_units():
 
 def test_without_prim_the_exploration_still_finishes(tmp_path, monkeypatch):
     """PRIM is an optional extra: without it prim_boxes.csv has its header only and a note says why."""
-    import json
+    from explore_cases import explore_without
 
-    from explore_cases import block_import, write
-    from sim.explore import explore
-
-    block_import(monkeypatch, "prim")
-    scn, pol = write(tmp_path)
-    notes = []
-    res = explore(scn, pol, samples=16, seed=1, out=tmp_path / "o", workers=1, plots=False, log=notes.append)
+    res, notes, s = explore_without(monkeypatch, tmp_path, "prim")
     assert res.boxes == []
     assert (res.folder / "prim_boxes.csv").read_text().splitlines() == \
         ["box,param,low,high,coverage,density,unit,name,policy"]
-    s = json.loads((res.folder / "summary.json").read_text())
     assert any("pip install 'batsim[explore]'" in n for n in s["notes"]) and any("prim" in n for n in notes)
